@@ -1,0 +1,115 @@
+//! The reference's defaults, as written by `haechi init`.
+
+use indexmap::IndexMap;
+
+use super::model::*;
+use crate::vocab::{Action, Mode};
+
+pub const DEFAULT_CONFIG_PATH: &str = "haechi.config.json";
+pub const DEFAULT_PROXY_PORT: u16 = 11016;
+
+/// The full default configuration.
+pub fn default_config() -> Config {
+    let mut actions = IndexMap::new();
+    actions.insert("card".to_string(), Action::Block);
+    Config {
+        config_version: CURRENT_CONFIG_VERSION,
+        mode: Mode::DryRun,
+        target: TargetConfig {
+            target_type: "llm-http".into(),
+            adapter: None,
+            upstream: "http://127.0.0.1:9999".into(),
+            forward_headers: Vec::new(),
+        },
+        proxy: ProxyConfig {
+            host: "127.0.0.1".into(),
+            port: DEFAULT_PROXY_PORT,
+            tls: None,
+            trust_forwarded_proto: false,
+        },
+        response_protection: ResponseProtectionConfig {
+            enabled: false,
+            mode: Mode::Enforce,
+            failure_mode: FailureMode::FailClosed,
+            allow_non_json: false,
+            allow_compressed: false,
+            max_bytes: 1_048_576,
+            scan_numbers: false,
+        },
+        streaming: StreamingConfig {
+            request_mode: StreamRequestMode::Block,
+            response_mode: Mode::Enforce,
+            max_match_bytes: 256,
+        },
+        limits: LimitsConfig {
+            max_request_bytes: 1_048_576,
+            upstream_timeout_ms: 120_000,
+            max_nesting_depth: 256,
+            max_in_flight: 0,
+            shutdown_grace_ms: 10_000,
+            request_timeout_ms: None,
+            headers_timeout_ms: None,
+        },
+        policy: PolicyConfig {
+            mode: Some(Mode::DryRun),
+            presets: vec![
+                "korean-pii".into(),
+                "secrets-only".into(),
+                "llm-redact".into(),
+            ],
+            default_action: Action::Redact,
+            actions,
+            allow_unsafe_overrides: false,
+            bundle_path: None,
+            profiles: IndexMap::new(),
+            profile_binding: None,
+            model_allowlist: None,
+            rate: None,
+        },
+        filters: FiltersConfig::default(),
+        keys: KeysConfig {
+            provider: "local".into(),
+            key_file: ".haechi/dev.keys.json".into(),
+        },
+        audit: AuditConfig {
+            sink: "jsonl".into(),
+            path: ".haechi/audit.jsonl".into(),
+            anchor: AnchorConfig {
+                mode: "none".into(),
+                path: None,
+            },
+        },
+        token_vault: TokenVaultConfig {
+            provider: "local".into(),
+            path: ".haechi/token-vault.json".into(),
+            reveal_policy: RevealPolicy::Disabled,
+            retention_days: 30.0,
+            deterministic: false,
+            deterministic_types: None,
+            detokenize_responses: false,
+        },
+        privacy: PrivacyConfig { profile: None },
+        logging: LoggingConfig {
+            format: LogFormat::Text,
+        },
+        metrics: MetricsConfig { enabled: true },
+        mcp: McpConfig {
+            allowed_methods: vec![
+                "initialize".into(),
+                "tools/call".into(),
+                "resources/read".into(),
+                "prompts/get".into(),
+            ],
+            protect_params: true,
+            protect_results: true,
+            require_json_rpc: true,
+        },
+        auth: AuthConfig {
+            provider: "none".into(),
+            store: ".haechi/auth.json".into(),
+            allowed_label_keys: vec!["team".into(), "env".into(), "tier".into(), "role".into()],
+            plugin: None,
+        },
+        plugins: PluginsConfig { enabled: true },
+    }
+}

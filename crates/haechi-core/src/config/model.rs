@@ -1,0 +1,292 @@
+//! The typed configuration model. Field names follow `haechi.config.json` (camelCase on the
+//! wire); defaults are the reference's defaults. Validation lives in [`super::validate`]:
+//! a `Config` that exists has passed it.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::vocab::{Action, Mode};
+
+/// The newest `configVersion` this build understands.
+pub const CURRENT_CONFIG_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    pub config_version: u64,
+    pub mode: Mode,
+    pub target: TargetConfig,
+    pub proxy: ProxyConfig,
+    pub response_protection: ResponseProtectionConfig,
+    pub streaming: StreamingConfig,
+    pub limits: LimitsConfig,
+    pub policy: PolicyConfig,
+    pub filters: FiltersConfig,
+    pub keys: KeysConfig,
+    pub audit: AuditConfig,
+    pub token_vault: TokenVaultConfig,
+    pub privacy: PrivacyConfig,
+    pub logging: LoggingConfig,
+    pub metrics: MetricsConfig,
+    pub mcp: McpConfig,
+    pub auth: AuthConfig,
+    pub plugins: PluginsConfig,
+}
+
+impl Config {
+    /// The effective enforcement mode: `policy.mode ?? mode`.
+    pub fn effective_mode(&self) -> Mode {
+        self.policy.mode.unwrap_or(self.mode)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetConfig {
+    /// `llm-http` | `openai-compatible` | `vllm-openai` | `ollama` | `llama-cpp` | `anthropic` | `gemini`.
+    #[serde(rename = "type")]
+    pub target_type: String,
+    /// Explicit adapter override (same set); `None` lets `type` decide.
+    pub adapter: Option<String>,
+    pub upstream: String,
+    pub forward_headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<TlsConfig>,
+    pub trust_forwarded_proto: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    pub key_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub pfx_file: Option<String>,
+    pub passphrase: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureMode {
+    FailClosed,
+    Allow,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseProtectionConfig {
+    pub enabled: bool,
+    pub mode: Mode,
+    pub failure_mode: FailureMode,
+    pub allow_non_json: bool,
+    pub allow_compressed: bool,
+    pub max_bytes: u64,
+    pub scan_numbers: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StreamRequestMode {
+    Block,
+    PassThrough,
+    Inspect,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamingConfig {
+    pub request_mode: StreamRequestMode,
+    pub response_mode: Mode,
+    pub max_match_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsConfig {
+    pub max_request_bytes: u64,
+    pub upstream_timeout_ms: u64,
+    pub max_nesting_depth: usize,
+    pub max_in_flight: u64,
+    pub shutdown_grace_ms: u64,
+    pub request_timeout_ms: Option<u64>,
+    pub headers_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyConfig {
+    /// `None` means "use the top-level `mode`".
+    pub mode: Option<Mode>,
+    pub presets: Vec<String>,
+    pub default_action: Action,
+    pub actions: IndexMap<String, Action>,
+    pub allow_unsafe_overrides: bool,
+    pub bundle_path: Option<String>,
+    pub profiles: IndexMap<String, ProfileConfig>,
+    pub profile_binding: Option<ProfileBinding>,
+    pub model_allowlist: Option<Vec<String>>,
+    pub rate: Option<RateConfig>,
+}
+
+/// A named per-client profile; each field overrides the base policy when set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileConfig {
+    pub presets: Option<Vec<String>>,
+    pub actions: Option<IndexMap<String, Action>>,
+    pub model_allowlist: Option<Vec<String>>,
+    pub rate: Option<RateConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileBinding {
+    /// scope -> profile name.
+    pub by_scope: IndexMap<String, String>,
+    /// `"key=value"` label -> profile name.
+    pub by_label: IndexMap<String, String>,
+    pub default: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateConfig {
+    pub requests_per_minute: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FiltersConfig {
+    pub custom_rules: Vec<CustomRuleConfig>,
+    pub min_confidence: f64,
+    pub allowlist: Vec<AllowlistEntry>,
+    pub decode_and_rescan: bool,
+}
+
+/// `{ id, type, pattern, flags?, confidence? }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomRuleConfig {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub detection_type: String,
+    pub pattern: String,
+    pub flags: Option<String>,
+    pub confidence: Option<f64>,
+}
+
+/// An allowlist entry: a bare value string, or `{ value?, path? }` (both must match when both set).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AllowlistEntry {
+    Value(String),
+    Match {
+        #[serde(default)]
+        value: Option<String>,
+        #[serde(default)]
+        path: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeysConfig {
+    /// `local` | `external`.
+    pub provider: String,
+    pub key_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditConfig {
+    /// Only `jsonl`.
+    pub sink: String,
+    pub path: String,
+    pub anchor: AnchorConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorConfig {
+    /// `none` | `file`.
+    pub mode: String,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevealPolicy {
+    Disabled,
+    LocalDev,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenVaultConfig {
+    /// Only `local`.
+    pub provider: String,
+    pub path: String,
+    pub reveal_policy: RevealPolicy,
+    pub retention_days: f64,
+    pub deterministic: bool,
+    pub deterministic_types: Option<Vec<String>>,
+    pub detokenize_responses: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyConfig {
+    /// `kr-pipa` | `eu-gdpr` | `asia-pdpa` | `us-general` | `jp-appi`.
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggingConfig {
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsConfig {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct McpConfig {
+    pub allowed_methods: Vec<String>,
+    pub protect_params: bool,
+    pub protect_results: bool,
+    pub require_json_rpc: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthConfig {
+    /// `none` | `bearer` | `external` | `plugin`.
+    pub provider: String,
+    pub store: String,
+    pub allowed_label_keys: Vec<String>,
+    /// The signed-plugin settings (`auth.plugin`), shape-validated; consumed by the plugin host.
+    pub plugin: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginsConfig {
+    pub enabled: bool,
+}

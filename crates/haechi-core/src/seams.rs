@@ -1,0 +1,95 @@
+//! The seams: traits through which the pure pipeline reaches stateful collaborators
+//! (keys, the token vault, the audit log). Implementations live in other crates
+//! (`haechi-crypto`, `haechi-store`) or are supplied by a library user.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A failure reported by a provider. `code` is stable and machine-readable; `message` says what
+/// went wrong and what to do. Neither may ever contain a payload value, token, key or credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ProviderError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// An AES-256-GCM envelope as the reference writes it (`v: 2`, AAD encoding `nfkc-json-v2`),
+/// also able to carry a legacy `v: 1` envelope. Field order matches the reference's JSON so the
+/// `[HAECHI_ENC:<base64url(JSON)>]` marker text has the same shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    #[serde(default = "legacy_version")]
+    pub v: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    pub iv: String,
+    pub ct: String,
+    pub tag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aad_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aad_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+fn legacy_version() -> u32 {
+    1
+}
+
+/// Encryption and keyed hashing. Keys are loaded once by the implementation, never per call.
+pub trait Crypto: Send + Sync {
+    /// Encrypt `plaintext` bound to `aad` (any JSON value; canonicalized by the provider).
+    /// `expires_at` (RFC 3339) is carried into the envelope and enforced on decrypt.
+    fn encrypt(
+        &self,
+        plaintext: &str,
+        aad: &Value,
+        expires_at: Option<&str>,
+    ) -> Result<Envelope, ProviderError>;
+
+    /// Decrypt an envelope (v1 or v2) with the same `aad` it was made with.
+    fn decrypt(&self, envelope: &Envelope, aad: &Value) -> Result<String, ProviderError>;
+
+    /// Lowercase-hex HMAC-SHA256 of `data` under a key derived for `domain` (never the raw key).
+    fn hmac_hex(&self, domain: &str, data: &[u8]) -> Result<String, ProviderError>;
+}
+
+/// One value to tokenize, with what the vault needs to bind and describe it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub plaintext: &'a str,
+    pub detection_type: &'a str,
+    /// The protect context (serialized as the reference does); bound into the record's AAD.
+    pub context: &'a Value,
+    /// The PII-safe path of the leaf (`key_<hash>...`), kept as record metadata.
+    pub path: &'a str,
+    pub rule_id: &'a str,
+}
+
+/// The token vault as protect sees it: turn values into opaque token ids (`tok_<type>_<hex>`).
+pub trait Tokenizer: Send + Sync {
+    /// Tokenize every request in one batch (one vault transaction); returns the token ids in order.
+    fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError>;
+}
+
+/// Where audit events go. The implementation sanitizes and chains the event (with the math in
+/// [`crate::audit`]) and returns once the event is appended under its durability policy.
+pub trait AuditSink: Send + Sync {
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError>;
+}
