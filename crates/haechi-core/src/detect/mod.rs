@@ -52,6 +52,13 @@ impl Detector {
 pub fn is_hard_block(detection_type: &str) -> bool {
     matches!(
         detection_type,
-        "secret" | "api_key" | "kr_rrn" | "card" | "fr_nir" | "es_dni" | "it_codice_fiscale" | "sg_nric"
+        "secret"
+            | "api_key"
+            | "kr_rrn"
+            | "card"
+            | "fr_nir"
+            | "es_dni"
+            | "it_codice_fiscale"
+            | "sg_nric"
     )
 }
