@@ -6,13 +6,7 @@ use ring::digest::{digest, SHA256};
 
 /// SHA-256 of `data` as lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let d = digest(&SHA256, data);
-    let mut out = String::with_capacity(64);
-    for byte in d.as_ref() {
-        out.push(HEX[(byte >> 4) as usize] as char);
-        out.push(HEX[(byte & 0x0f) as usize] as char);
-    }
-    out
+    hex_prefix(digest(&SHA256, data).as_ref(), 64)
 }
 
 /// SHA-256 of `data` as unpadded base64url (the chain's and the envelope's `aadHash` encoding).
@@ -23,12 +17,20 @@ pub fn sha256_base64url(data: &[u8]) -> String {
 /// The reference's `shortHash`: the first 12 hex characters of SHA-256.
 /// Used for PII-safe path segments (`key_<hash>`) and the payload shape hash.
 pub fn short_hash(data: &[u8]) -> String {
-    let d = digest(&SHA256, data);
-    let mut out = String::with_capacity(12);
-    for byte in &d.as_ref()[..6] {
+    hex_prefix(digest(&SHA256, data).as_ref(), 12)
+}
+
+/// The first `chars` lowercase hex characters of `bytes`.
+pub fn hex_prefix(bytes: &[u8], chars: usize) -> String {
+    let mut out = String::with_capacity(chars);
+    for byte in bytes {
+        if out.len() >= chars {
+            break;
+        }
         out.push(HEX[(byte >> 4) as usize] as char);
         out.push(HEX[(byte & 0x0f) as usize] as char);
     }
+    out.truncate(chars);
     out
 }
 

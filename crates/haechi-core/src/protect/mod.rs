@@ -1,1 +1,537 @@
-//! protect
+//! The protect pipeline: walk → detect → precision controls → decide → transform → audit.
+//!
+//! Output is spliced into the original bytes: only the leaves that changed are rewritten, so a
+//! payload with nothing to transform is returned byte-identical, number text and key order are
+//! never disturbed, and no tree is built for the common case.
+
+pub mod context;
+pub mod event;
+pub mod precision;
+pub mod transform;
+pub mod walk;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::audit::ProtectSummary;
+use crate::config::Config;
+use crate::detect::{DetectError, Detector, Finding};
+use crate::policy::{CompiledPolicy, PolicyError, PolicySet};
+use crate::seams::{AuditSink, Crypto, ProviderError, TokenRequest, Tokenizer};
+use crate::vocab::{Action, Direction, LeafKind};
+
+pub use context::{AuditIdentity, ProtectContext};
+use precision::{PrecisionControls, RemovalCounts};
+use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
+use walk::{path_text, walk, Leaf, LeafVisitor, Segment};
+
+/// Why a payload could not be protected. The pipeline fails closed: on any error nothing may
+/// be forwarded. Messages never carry payload values.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProtectError {
+    #[error("the payload is not valid UTF-8 (first invalid byte at offset {offset}); send UTF-8 encoded JSON")]
+    NotUtf8 { offset: usize },
+    #[error("the payload is not valid JSON (line {line}, column {column}: {reason}); fix the JSON and retry")]
+    InvalidJson {
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error("the payload nests deeper than limits.maxNestingDepth ({max_depth}); flatten it or raise the limit")]
+    TooDeeplyNested { max_depth: usize },
+    #[error("the policy asks to {action} a value but no {needed} is configured; configure one or change the policy")]
+    MissingCollaborator {
+        action: &'static str,
+        needed: &'static str,
+    },
+    #[error("{0}")]
+    Provider(ProviderError),
+}
+
+impl ProtectError {
+    /// The reference's stable error code for this failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProtectError::NotUtf8 { .. } => "haechi_request_body_not_utf8",
+            ProtectError::InvalidJson { .. } => "haechi_invalid_json_request",
+            ProtectError::TooDeeplyNested { .. } => "haechi_request_too_deeply_nested",
+            ProtectError::MissingCollaborator { .. } => "haechi_protect_misconfigured",
+            ProtectError::Provider(error) => error.code,
+        }
+    }
+}
+
+impl From<ProviderError> for ProtectError {
+    fn from(error: ProviderError) -> Self {
+        ProtectError::Provider(error)
+    }
+}
+
+/// A protector that cannot be built from a configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// The stateful collaborators a protector reaches through the seams.
+#[derive(Clone)]
+pub struct Collaborators {
+    pub audit: Arc<dyn AuditSink>,
+    pub crypto: Option<Arc<dyn Crypto>>,
+    pub tokenizer: Option<Arc<dyn Tokenizer>>,
+}
+
+/// What protecting one payload produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProtectedPayload {
+    /// Forward the original bytes: nothing was transformed (or the mode does not enforce).
+    Unchanged,
+    /// Forward these bytes instead.
+    Rewritten(String),
+    /// Refuse the payload.
+    Blocked,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProtectOutcome {
+    pub payload: ProtectedPayload,
+    pub blocked: bool,
+    pub enforced: bool,
+    pub summary: ProtectSummary,
+    pub audit_id: String,
+    /// Tokens issued (or reused) while protecting this payload, for request-scoped detokenization.
+    pub issued_tokens: Vec<String>,
+}
+
+impl ProtectOutcome {
+    /// The bytes to forward, or `None` when blocked.
+    pub fn output<'a>(&'a self, input: &'a str) -> Option<&'a str> {
+        match &self.payload {
+            ProtectedPayload::Unchanged => Some(input),
+            ProtectedPayload::Rewritten(text) => Some(text),
+            ProtectedPayload::Blocked => None,
+        }
+    }
+}
+
+/// The compiled pipeline for one configuration. Cheap to share (`Arc`) across threads.
+pub struct Protector {
+    detector: Detector,
+    policies: PolicySet,
+    precision: PrecisionControls,
+    max_nesting_depth: usize,
+    scan_response_numbers: bool,
+    collaborators: Collaborators,
+}
+
+/// One detection after precision controls and the policy decision.
+#[derive(Debug, Clone)]
+struct Decided {
+    finding: Finding,
+    kind: LeafKind,
+    path: Arc<str>,
+    action: Action,
+    leaf: usize,
+}
+
+/// A leaf that has at least one decided detection.
+struct HitLeaf<'a> {
+    leaf: Leaf<'a>,
+}
+
+impl Protector {
+    pub fn new(config: &Config, collaborators: Collaborators) -> Result<Protector, BuildError> {
+        Ok(Protector {
+            detector: Detector::new(&config.filters)?,
+            policies: PolicySet::compile(&config.policy, config.privacy.profile.as_deref())?,
+            precision: PrecisionControls::new(&config.filters),
+            max_nesting_depth: config.limits.max_nesting_depth,
+            scan_response_numbers: config.response_protection.scan_numbers,
+            collaborators,
+        })
+    }
+
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Protect with the base policy.
+    pub fn protect(
+        &self,
+        input: &[u8],
+        context: &ProtectContext,
+    ) -> Result<ProtectOutcome, ProtectError> {
+        let policy = Arc::clone(&self.policies.base().policy);
+        self.protect_with(input, context, &policy)
+    }
+
+    /// Protect with a specific (profile-resolved) policy.
+    pub fn protect_with(
+        &self,
+        input: &[u8],
+        context: &ProtectContext,
+        policy: &CompiledPolicy,
+    ) -> Result<ProtectOutcome, ProtectError> {
+        let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
+            offset: error.valid_up_to(),
+        })?;
+        let mut scan = Scan {
+            protector: self,
+            policy,
+            direction: context.direction,
+            findings: Vec::new(),
+            hits: Vec::new(),
+            decided: Vec::new(),
+            removed: RemovalCounts::default(),
+        };
+        let shape_hash = walk(text, self.max_nesting_depth, &mut scan)?;
+        let Scan {
+            hits,
+            decided,
+            removed,
+            ..
+        } = scan;
+
+        let enforced = context.mode.enforces();
+        let blocked = enforced && decided.iter().any(|d| d.action == Action::Block);
+        let mut issued_tokens = Vec::new();
+        let payload = if blocked {
+            ProtectedPayload::Blocked
+        } else if enforced && decided.iter().any(|d| d.action != Action::Allow) {
+            self.transform(text, &hits, &decided, context, &mut issued_tokens)?
+        } else {
+            ProtectedPayload::Unchanged
+        };
+
+        let summary = event::summarize(&decided_view(&decided), &removed);
+        let audit_id = uuid::Uuid::new_v4().to_string();
+        let event = event::protect_event(event::ProtectEventInput {
+            id: &audit_id,
+            context,
+            enforced,
+            blocked,
+            shape_hash: &shape_hash,
+            detections: &decided_view(&decided),
+            summary: &summary,
+        });
+        self.collaborators.audit.record(event)?;
+
+        Ok(ProtectOutcome {
+            payload,
+            blocked,
+            enforced,
+            summary,
+            audit_id,
+            issued_tokens,
+        })
+    }
+
+    fn transform(
+        &self,
+        text: &str,
+        hits: &[HitLeaf<'_>],
+        decided: &[Decided],
+        context: &ProtectContext,
+        issued_tokens: &mut Vec<String>,
+    ) -> Result<ProtectedPayload, ProtectError> {
+        let context_json = context.to_json();
+        let mut by_leaf: Vec<Vec<Span>> = (0..hits.len()).map(|_| Vec::new()).collect();
+        for (index, detection) in decided.iter().enumerate() {
+            by_leaf[detection.leaf].push(Span {
+                start: detection.finding.start,
+                end: detection.finding.end,
+                action: detection.action,
+                detection: index,
+            });
+        }
+
+        // First pass: every replacement except tokens, which are issued in one vault batch.
+        let mut pieces: Vec<Vec<(Range<usize>, Piece)>> = Vec::with_capacity(hits.len());
+        let mut token_requests: Vec<(usize, usize)> = Vec::new(); // (leaf, piece)
+        for (leaf_index, spans) in by_leaf.into_iter().enumerate() {
+            let leaf = &hits[leaf_index].leaf;
+            let mut leaf_pieces = Vec::new();
+            for span in merge_overlaps(spans) {
+                let detection = &decided[span.detection];
+                let segment = &leaf.text[span.start..span.end];
+                let piece = match span.action {
+                    Action::Redact => {
+                        Piece::Text(redaction_marker(&detection.finding.detection_type))
+                    }
+                    Action::Mask => Piece::Text(mask(segment)),
+                    Action::Encrypt => {
+                        Piece::Text(self.encrypt(segment, detection, &context_json)?)
+                    }
+                    Action::Tokenize => {
+                        token_requests.push((leaf_index, leaf_pieces.len()));
+                        Piece::Token(span.detection)
+                    }
+                    Action::Allow | Action::Block => continue,
+                };
+                leaf_pieces.push((span.start..span.end, piece));
+            }
+            pieces.push(leaf_pieces);
+        }
+        if !token_requests.is_empty() {
+            let tokens = self.tokenize(&token_requests, &pieces, hits, decided, &context_json)?;
+            for ((leaf_index, piece_index), token) in token_requests.into_iter().zip(tokens) {
+                pieces[leaf_index][piece_index].1 = Piece::Text(token_marker(&token));
+                issued_tokens.push(token);
+            }
+        }
+
+        // Second pass: rebuild each changed leaf and splice it into the original bytes.
+        let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+        let mut renamed_keys: HashMap<usize, Vec<(Range<usize>, String)>> = HashMap::new();
+        for (hit, leaf_pieces) in hits.iter().zip(pieces) {
+            if leaf_pieces.is_empty() {
+                continue;
+            }
+            let leaf = &hit.leaf;
+            let mut rebuilt = String::with_capacity(leaf.text.len() + 32);
+            let mut cursor = 0;
+            for (span, piece) in leaf_pieces {
+                rebuilt.push_str(&leaf.text[cursor..span.start]);
+                if let Piece::Text(replacement) = piece {
+                    rebuilt.push_str(&replacement);
+                }
+                cursor = span.end;
+            }
+            rebuilt.push_str(&leaf.text[cursor..]);
+            if rebuilt == leaf.text {
+                continue;
+            }
+            match (leaf.kind, leaf.object_start) {
+                (LeafKind::Key, Some(object_start)) => renamed_keys
+                    .entry(object_start)
+                    .or_default()
+                    .push((leaf.span.clone(), rebuilt)),
+                _ => edits.push((leaf.span.clone(), json_string(&rebuilt))),
+            }
+        }
+        for (object_start, renames) in renamed_keys {
+            edits.extend(resolve_key_collisions(text, object_start, renames));
+        }
+
+        if edits.is_empty() {
+            return Ok(ProtectedPayload::Unchanged);
+        }
+        Ok(ProtectedPayload::Rewritten(splice(text, edits)))
+    }
+
+    fn encrypt(
+        &self,
+        segment: &str,
+        detection: &Decided,
+        context: &Value,
+    ) -> Result<String, ProtectError> {
+        let crypto =
+            self.collaborators
+                .crypto
+                .as_ref()
+                .ok_or(ProtectError::MissingCollaborator {
+                    action: "encrypt",
+                    needed: "crypto provider (keys)",
+                })?;
+        let aad = json!({
+            "context": context,
+            "path": &*detection.path,
+            "type": &*detection.finding.detection_type,
+            "ruleId": &*detection.finding.rule_id,
+        });
+        let envelope = crypto.encrypt(segment, &aad, None)?;
+        let envelope_json = serde_json::to_string(&envelope).map_err(|_| {
+            ProviderError::new(
+                "haechi_crypto_envelope_invalid",
+                "the crypto provider returned an envelope that cannot be serialized",
+            )
+        })?;
+        Ok(format!(
+            "[HAECHI_ENC:{}]",
+            URL_SAFE_NO_PAD.encode(envelope_json)
+        ))
+    }
+
+    fn tokenize(
+        &self,
+        requests: &[(usize, usize)],
+        pieces: &[Vec<(Range<usize>, Piece)>],
+        hits: &[HitLeaf<'_>],
+        decided: &[Decided],
+        context: &Value,
+    ) -> Result<Vec<String>, ProtectError> {
+        let tokenizer =
+            self.collaborators
+                .tokenizer
+                .as_ref()
+                .ok_or(ProtectError::MissingCollaborator {
+                    action: "tokenize",
+                    needed: "token vault",
+                })?;
+        let batch: Vec<TokenRequest<'_>> = requests
+            .iter()
+            .filter_map(|&(leaf_index, piece_index)| {
+                let (span, piece) = &pieces[leaf_index][piece_index];
+                let Piece::Token(detection_index) = piece else {
+                    return None;
+                };
+                let detection = &decided[*detection_index];
+                Some(TokenRequest {
+                    plaintext: &hits[leaf_index].leaf.text[span.clone()],
+                    detection_type: &detection.finding.detection_type,
+                    context,
+                    path: &detection.path,
+                    rule_id: &detection.finding.rule_id,
+                })
+            })
+            .collect();
+        let tokens = tokenizer.tokenize(&batch)?;
+        if tokens.len() != batch.len() {
+            return Err(ProviderError::new(
+                "haechi_token_vault_failed",
+                "the token vault returned a different number of tokens than requested",
+            )
+            .into());
+        }
+        Ok(tokens)
+    }
+}
+
+enum Piece {
+    Text(String),
+    /// Waiting for the vault batch; holds the detection index.
+    Token(usize),
+}
+
+/// Rename keys in one object, suffixing `#2`, `#3`… when a new name collides with a sibling.
+fn resolve_key_collisions(
+    text: &str,
+    object_start: usize,
+    renames: Vec<(Range<usize>, String)>,
+) -> Vec<(Range<usize>, String)> {
+    let renamed_spans: HashSet<usize> = renames.iter().map(|(span, _)| span.start).collect();
+    let mut taken: HashSet<String> = sibling_keys(text, object_start)
+        .into_iter()
+        .filter(|(start, _)| !renamed_spans.contains(start))
+        .map(|(_, key)| key)
+        .collect();
+    renames
+        .into_iter()
+        .map(|(span, wanted)| {
+            let mut name = wanted.clone();
+            let mut suffix = 2;
+            while taken.contains(&name) {
+                name = format!("{wanted}#{suffix}");
+                suffix += 1;
+            }
+            taken.insert(name.clone());
+            (span, json_string(&name))
+        })
+        .collect()
+}
+
+/// The keys of the object starting at `object_start`, with the byte offset of each key token.
+fn sibling_keys(text: &str, object_start: usize) -> Vec<(usize, String)> {
+    let slice = &text[object_start..];
+    let mut jiter = jiter::Jiter::new(slice.as_bytes());
+    let mut keys = Vec::new();
+    let mut next = jiter.next_object_bytes();
+    while let Ok(Some(raw)) = next {
+        let start = raw.as_ptr() as usize - slice.as_ptr() as usize - 1;
+        let end = start + raw.len() + 2;
+        let key = serde_json::from_str::<String>(&slice[start..end]).unwrap_or_default();
+        keys.push((object_start + start, key));
+        if jiter.next_skip().is_err() {
+            break;
+        }
+        next = jiter.next_key_bytes();
+    }
+    keys
+}
+
+fn decided_view(decided: &[Decided]) -> Vec<event::DetectionView<'_>> {
+    decided
+        .iter()
+        .map(|d| event::DetectionView {
+            detection_type: &d.finding.detection_type,
+            rule_id: &d.finding.rule_id,
+            path: &d.path,
+            kind: d.kind,
+            confidence: d.finding.confidence,
+            action: d.action,
+        })
+        .collect()
+}
+
+/// The walk visitor: detects in each leaf, applies precision controls and the policy.
+struct Scan<'p, 'a> {
+    protector: &'p Protector,
+    policy: &'p CompiledPolicy,
+    direction: Direction,
+    findings: Vec<Finding>,
+    hits: Vec<HitLeaf<'a>>,
+    decided: Vec<Decided>,
+    removed: RemovalCounts,
+}
+
+impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
+    fn leaf(&mut self, path: &[Segment<'a>], leaf: Leaf<'a>) -> Result<(), ProtectError> {
+        // Response numbers are inference metadata (durations, counts): scanned only on request.
+        if leaf.kind == LeafKind::Number
+            && self.direction == Direction::Response
+            && !self.protector.scan_response_numbers
+        {
+            return Ok(());
+        }
+        self.findings.clear();
+        self.protector
+            .detector
+            .scan(&leaf.text, leaf.kind, self.direction, &mut self.findings);
+        if self.findings.is_empty() {
+            return Ok(());
+        }
+        let path: Arc<str> = Arc::from(path_text(path));
+        let leaf_index = self.hits.len();
+        let mut kept = 0;
+        for finding in self.findings.drain(..) {
+            let value = leaf.text.get(finding.start..finding.end).unwrap_or("");
+            if let Some(removal) = self.protector.precision.judge(
+                &finding.detection_type,
+                value,
+                &path,
+                finding.confidence,
+            ) {
+                self.removed.count(removal, &finding.detection_type);
+                continue;
+            }
+            let action = self.policy.decide(&finding.detection_type);
+            self.decided.push(Decided {
+                finding,
+                kind: leaf.kind,
+                path: Arc::clone(&path),
+                action,
+                leaf: leaf_index,
+            });
+            kept += 1;
+        }
+        if kept > 0 {
+            self.hits.push(HitLeaf { leaf });
+        }
+        Ok(())
+    }
+}
