@@ -1,0 +1,109 @@
+//! `haechi help [command]`: usage for every command, in one table.
+
+struct CommandHelp {
+    name: &'static str,
+    usage: &'static str,
+    summary: &'static str,
+    detail: &'static str,
+}
+
+const COMMANDS: &[CommandHelp] = &[
+    CommandHelp {
+        name: "init",
+        usage: "haechi init [--config haechi.config.json] [--force]",
+        summary: "Create a local key and a default config.",
+        detail: "Writes haechi.config.json and the key file named by keys.keyFile (mode 0600). \
+                 An existing config is kept and its key file checked. --force rotates the key: a new \
+                 active key is created and earlier keys are retired but kept, so everything they \
+                 encrypted still decrypts; the config is rewritten with defaults.",
+    },
+    CommandHelp {
+        name: "protect",
+        usage: "haechi protect <input.json> [--config haechi.config.json] [--direction request|response]",
+        summary: "Detect and protect PII and secrets in a JSON file; print the result.",
+        detail: "Prints ok, mode, enforced, blocked, auditId, summary, payload and warnings as JSON \
+                 and appends one audit event. In dry-run and report-only the payload is unchanged. \
+                 Exit code 3 when the policy blocks the payload.",
+    },
+    CommandHelp {
+        name: "report",
+        usage: "haechi report [--audit .haechi/audit.jsonl] [--config haechi.config.json]",
+        summary: "Summarize the audit log without any payload values.",
+        detail: "Counts by type, action, decision, operation, protocol and mode, and how many \
+                 payloads were blocked.",
+    },
+    CommandHelp {
+        name: "status",
+        usage: "haechi status [--config haechi.config.json]",
+        summary: "Show what is and is not protected under the current config.",
+        detail: "Prints the effective mode, response and streaming protection, target, token vault \
+                 governance, key file state and permissions, audit log state, and warnings.",
+    },
+    CommandHelp {
+        name: "config",
+        usage: "haechi config",
+        summary: "Print the configuration guide (every key, its default and allowed values).",
+        detail: "",
+    },
+    CommandHelp {
+        name: "demo",
+        usage: "haechi demo",
+        summary: "Protect a sample chat payload end to end in a temporary directory.",
+        detail: "Creates a temporary config and key, protects a chat message carrying an email, a \
+                 Korean mobile number, an API key and a card number in enforce mode, and prints the \
+                 payload before and after and the audit summary. Touches nothing outside the \
+                 temporary directory.",
+    },
+    CommandHelp {
+        name: "help",
+        usage: "haechi help [command]",
+        summary: "Show usage for all commands or one command.",
+        detail: "",
+    },
+];
+
+/// The help text for `topic`, or the overview. `None` when the topic is unknown.
+pub fn help_text(topic: Option<&str>) -> Option<String> {
+    match topic {
+        Some(name) => COMMANDS.iter().find(|c| c.name == name).map(|c| {
+            let mut text = format!("haechi {} — {}\n\nUsage:\n  {}\n", c.name, c.summary, c.usage);
+            if !c.detail.is_empty() {
+                text.push('\n');
+                text.push_str(c.detail);
+                text.push('\n');
+            }
+            text
+        }),
+        None => {
+            let mut text = String::from(
+                "Haechi — protect PII and secrets in AI traffic\n\nUsage:\n  haechi <command> [options]\n  haechi help <command>     usage for one command\n\nCommands:\n",
+            );
+            for command in COMMANDS {
+                text.push_str(&format!("  {:<16}{}\n", command.name, command.summary));
+            }
+            text.push_str(
+                "\nGetting started:\n  haechi init               write a config and a local key\n  haechi status             see what is protected\n  haechi demo               watch a payload get protected\n\nThe default mode is dry-run (detect and audit only). Set \"mode\" and \"policy.mode\" to\n\"enforce\" to transform or block.\n",
+            );
+            Some(text)
+        }
+    }
+}
+
+pub fn known_commands() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().map(|c| c.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_help_and_unknown_topics_do_not() {
+        for name in known_commands() {
+            let text = help_text(Some(name)).unwrap();
+            assert!(text.contains(&format!("haechi {name}")));
+        }
+        assert!(help_text(Some("nope")).is_none());
+        assert!(help_text(None).unwrap().contains("protect"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Protect-pipeline benchmarks on the reference's `scripts/bench-payload.mjs` shapes, in enforce
+//! mode with the `llm-redact` preset, single-threaded. The audit sink here only counts events, so
+//! this measures the pipeline itself (walk, detect, decide, transform, event building).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use haechi_core::config::default_config;
+use haechi_core::protect::{Collaborators, ProtectContext, Protector};
+use haechi_core::seams::{AuditSink, ProviderError};
+use haechi_core::vocab::{Direction, Mode};
+use serde_json::{json, Map, Value};
+
+#[derive(Default)]
+struct CountingSink(AtomicU64);
+
+impl AuditSink for CountingSink {
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        black_box(event);
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn protector() -> Protector {
+    let mut config = default_config();
+    config.mode = Mode::Enforce;
+    config.policy.mode = Some(Mode::Enforce);
+    config.policy.presets = vec!["llm-redact".to_string()];
+    let collaborators = Collaborators {
+        audit: Arc::new(CountingSink::default()),
+        crypto: None,
+        tokenizer: None,
+    };
+    match Protector::new(&config, collaborators) {
+        Ok(protector) => protector,
+        Err(error) => panic!("bench config must build: {error}"),
+    }
+}
+
+fn flat_payload(size_kb: usize) -> String {
+    let filler = "a".repeat(size_kb * 1024 - 64);
+    json!({ "messages": [{ "role": "user", "content": format!("{filler} minji.kim@example.com") }] })
+        .to_string()
+}
+
+fn nested_payload(depth: usize) -> String {
+    let mut node = json!({ "content": "minji.kim@example.com" });
+    for _ in 0..depth {
+        node = json!({ "nested": node });
+    }
+    node.to_string()
+}
+
+fn fan_out_payload(keys: usize) -> String {
+    let mut wide = Map::new();
+    for index in 0..keys {
+        wide.insert(
+            format!("field_{index}"),
+            Value::from(format!("value_{index}")),
+        );
+    }
+    let list: Vec<Value> = (0..keys)
+        .map(|index| Value::from(format!("item_{index}")))
+        .collect();
+    json!({ "wide": wide, "list": list }).to_string()
+}
+
+/// A ~1 KB chat request carrying an email, a phone number and an assignment-form secret.
+pub fn chat_payload() -> String {
+    json!({
+        "model": "gpt-4o-mini",
+        "temperature": 0.2,
+        "messages": [
+            { "role": "system", "content": "You are a helpful support assistant for an online shop. Answer briefly and never repeat personal data back to the customer." },
+            { "role": "user", "content": "Hi, I ordered a desk lamp last week and it still has not arrived. My account email is minji.kim@example.com and you can reach me at 010-1234-5678 if needed. Our integration config has api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc which might be relevant. The order was placed on the mobile app, and the tracking page has not updated for five days. Could you check what happened and tell me when I can expect delivery? Thanks a lot for your help, I really appreciate it." },
+            { "role": "assistant", "content": "Thanks for reaching out. I can look into the order status for you. Could you share the order number shown in the confirmation message?" },
+            { "role": "user", "content": "Sure, it is order 55-1182. Please let me know." }
+        ]
+    })
+    .to_string()
+}
+
+fn bench_protect(c: &mut Criterion) {
+    let protector = protector();
+    let context = ProtectContext::new("bench", "protect", Direction::Request, Mode::Enforce);
+    let cases = [
+        ("flat_256kb", flat_payload(256)),
+        ("nested_200", nested_payload(200)),
+        ("fan_out_5000", fan_out_payload(5000)),
+        ("chat_1kb", chat_payload()),
+    ];
+    let mut group = c.benchmark_group("protect_enforce_llm_redact");
+    for (name, payload) in &cases {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                let outcome = protector.protect(black_box(payload.as_bytes()), &context);
+                black_box(outcome.is_ok())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_protect);
+criterion_main!(benches);
