@@ -23,6 +23,15 @@ pub(crate) fn check_fields(
         }
         out.insert(key.clone(), check(&field.node, value, &join(path, key))?);
     }
+    if let Some(absent) = fields
+        .iter()
+        .find(|f| f.required && !map.contains_key(f.name))
+    {
+        return Err(ConfigError::missing(
+            &join(path, absent.name),
+            format!("expected {}", expected(&absent.node)),
+        ));
+    }
     Ok(out)
 }
 
@@ -279,6 +288,7 @@ fn elsewhere(key: &str, shown: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;

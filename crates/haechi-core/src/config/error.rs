@@ -178,16 +178,18 @@ pub fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// `string "yolo"` when the text is short plain ASCII (safe and useful to show for a
-/// fixed-choice setting), else just `string`.
+/// `string "yolo"` when the text looks like a mistyped name (short, name characters, few
+/// digits), which is safe and useful to show for a fixed-choice setting; else just `string`.
+/// Anything credential-shaped is described, never shown.
 pub(crate) fn describe_choice(text: &str) -> String {
-    let printable = text
+    let name_like = text
         .chars()
-        .all(|c| (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ');
-    if !text.is_empty() && text.len() <= 40 && printable {
-        format!("string \"{text}\"")
-    } else if text.trim().is_empty() {
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '*' | ':' | '='));
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    if text.trim().is_empty() {
         "an empty string".to_string()
+    } else if name_like && text.len() <= 24 && digits <= 4 {
+        format!("string \"{text}\"")
     } else {
         "string".to_string()
     }
@@ -215,6 +217,7 @@ pub(crate) fn safe_key(key: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -239,6 +242,9 @@ mod tests {
             "string"
         );
         assert_eq!(describe_choice("a\"b"), "string");
+        assert_eq!(describe_choice("hunter2 secret"), "string");
+        assert_eq!(describe_choice("pw-20240101-x"), "string");
+        assert_eq!(describe_choice("tools/call"), "string \"tools/call\"");
     }
 
     #[test]

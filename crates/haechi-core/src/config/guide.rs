@@ -163,6 +163,7 @@ Full reference: docs/current/configuration.md
 "#;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::config::schema::key_paths;

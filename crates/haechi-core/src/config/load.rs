@@ -64,6 +64,7 @@ fn internal(err: serde_json::Error) -> ConfigError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -119,6 +119,7 @@ fn insert(doc: &mut Map<String, Value>, section: &str, key: &str, value: Value) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -99,10 +99,24 @@ pub(crate) enum Node {
 pub(crate) struct Field {
     pub name: &'static str,
     pub node: Node,
+    /// Must be present whenever its object is.
+    pub required: bool,
 }
 
 const fn field(name: &'static str, node: Node) -> Field {
-    Field { name, node }
+    Field {
+        name,
+        node,
+        required: false,
+    }
+}
+
+const fn required(name: &'static str, node: Node) -> Field {
+    Field {
+        name,
+        node,
+        required: true,
+    }
 }
 
 /// A whole section may be `null`, meaning "all defaults" (as the reference treats it).
@@ -241,7 +255,7 @@ const ACTIONS: Node = Node::Map {
     keys: Keys::NonBlank,
     value: &ACTION,
 };
-const RATE: Node = Node::Obj(&[field("requestsPerMinute", POSITIVE)]);
+const RATE: Node = Node::Obj(&[required("requestsPerMinute", POSITIVE)]);
 
 static POLICY: &[Field] = &[
     field("mode", Node::OrNull(&MODE, NullMeans::Unset)),
@@ -284,7 +298,7 @@ static PROFILE_BINDING: &[Field] = &[
             value: &NON_BLANK,
         },
     ),
-    field("default", NON_BLANK),
+    required("default", NON_BLANK),
 ];
 
 const UNIT_INTERVAL: Node = Node::Num { min: 0.0, max: 1.0 };
@@ -312,9 +326,9 @@ static FILTERS: &[Field] = &[
 ];
 
 static CUSTOM_RULE: &[Field] = &[
-    field("id", NON_BLANK),
-    field("type", NON_BLANK),
-    field("pattern", NON_BLANK),
+    required("id", NON_BLANK),
+    required("type", NON_BLANK),
+    required("pattern", NON_BLANK),
     field(
         "flags",
         Node::Custom {
@@ -476,7 +490,7 @@ const NON_NEGATIVE_NUMBER: Node = Node::Num {
 };
 
 static KEY_MATERIAL: &[Field] = &[
-    field(
+    required(
         "url",
         Node::Custom {
             check: rules::https_url,
@@ -539,6 +553,7 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
