@@ -3,9 +3,9 @@
 //! values are refused with a one-line message naming the key path, what was found and what
 //! is allowed.
 //!
-//! The schema is data ([`schema`]): one table drives unknown-key detection with "did you
+//! The schema is data (the private `schema` module): one table drives unknown-key detection with "did you
 //! mean" hints, kind and range checks and the null-means-default rules, and a few named
-//! checks ([`rules`]) cover the shapes a table cannot say.
+//! checks (`rules`, `url`) cover the shapes a table cannot say.
 
 mod check;
 mod cross;
@@ -19,6 +19,7 @@ mod parse;
 mod rules;
 mod schema;
 mod target;
+mod url;
 
 pub use defaults::{default_config, default_config_json, DEFAULT_CONFIG_PATH, DEFAULT_PROXY_PORT};
 pub use error::{ConfigError, ConfigErrorKind};

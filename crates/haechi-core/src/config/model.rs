@@ -1,6 +1,6 @@
 //! The typed configuration model. Field names follow `haechi.config.json` (camelCase on the
-//! wire); defaults are the reference's defaults. Validation lives in [`super::validate`]:
-//! a `Config` that exists has passed it.
+//! wire); defaults are the reference's defaults. A `Config` built by
+//! [`super::load_config_str`] has passed every check of the schema.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};

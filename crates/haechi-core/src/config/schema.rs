@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::error::ConfigError;
 use super::rules;
 use super::target::{ADAPTER_NAMES, TARGET_TYPES};
+use super::url;
 use crate::vocab::{Action, Mode};
 
 /// The largest integer a JavaScript number holds exactly; the reference cannot tell larger
@@ -190,7 +191,7 @@ static TARGET: &[Field] = &[
 ];
 
 pub(crate) const UPSTREAM: Node = Node::Custom {
-    check: rules::upstream_url,
+    check: url::upstream_url,
     expected: "an http:// or https:// URL with a host",
 };
 
@@ -493,7 +494,7 @@ static KEY_MATERIAL: &[Field] = &[
     required(
         "url",
         Node::Custom {
-            check: rules::https_url,
+            check: url::https_url,
             expected: "an https:// URL",
         },
     ),
