@@ -3,9 +3,9 @@
 //! values are refused with a one-line message naming the key path, what was found and what
 //! is allowed.
 //!
-//! The schema is data (the private `schema` module): one table drives unknown-key detection with "did you
-//! mean" hints, kind and range checks and the null-means-default rules, and a few named
-//! checks (`rules`, `url`) cover the shapes a table cannot say.
+//! The schema is data (the private `schema` module): one table drives unknown-key
+//! detection with "did you mean" hints, kind and range checks and the null-means-default
+//! rules, and a few named checks (`rules`, `url`) cover the shapes a table cannot say.
 
 mod check;
 mod cross;
