@@ -17,7 +17,7 @@ pub fn default_config() -> Config {
         mode: Mode::DryRun,
         target: TargetConfig {
             target_type: "llm-http".into(),
-            adapter: None,
+            adapter: Some("openai-compatible".into()),
             upstream: "http://127.0.0.1:9999".into(),
             forward_headers: Vec::new(),
         },
@@ -76,7 +76,8 @@ pub fn default_config() -> Config {
             path: ".haechi/audit.jsonl".into(),
             anchor: AnchorConfig {
                 mode: "none".into(),
-                path: None,
+                path: Some(".haechi/audit.anchor.jsonl".into()),
+                every_records: 1,
             },
         },
         token_vault: TokenVaultConfig {
@@ -113,3 +114,122 @@ pub fn default_config() -> Config {
         plugins: PluginsConfig { enabled: true },
     }
 }
+
+/// The text `haechi init` writes: the reference's default file, key for key and in the same
+/// order, two-space indented, with a trailing newline.
+pub fn default_config_json() -> String {
+    DEFAULT_CONFIG_JSON.to_string()
+}
+
+const DEFAULT_CONFIG_JSON: &str = r#"{
+  "configVersion": 1,
+  "mode": "dry-run",
+  "target": {
+    "type": "llm-http",
+    "adapter": "openai-compatible",
+    "upstream": "http://127.0.0.1:9999"
+  },
+  "proxy": {
+    "host": "127.0.0.1",
+    "port": 11016,
+    "tls": null,
+    "trustForwardedProto": false
+  },
+  "responseProtection": {
+    "enabled": false,
+    "mode": "enforce",
+    "failureMode": "fail-closed",
+    "allowNonJson": false,
+    "allowCompressed": false,
+    "maxBytes": 1048576,
+    "scanNumbers": false
+  },
+  "streaming": {
+    "requestMode": "block",
+    "responseMode": "enforce",
+    "maxMatchBytes": 256
+  },
+  "limits": {
+    "maxRequestBytes": 1048576,
+    "maxNestingDepth": 256,
+    "upstreamTimeoutMs": 120000,
+    "maxInFlight": 0,
+    "shutdownGraceMs": 10000,
+    "requestTimeoutMs": null,
+    "headersTimeoutMs": null
+  },
+  "policy": {
+    "mode": "dry-run",
+    "presets": [
+      "korean-pii",
+      "secrets-only",
+      "llm-redact"
+    ],
+    "defaultAction": "redact",
+    "actions": {
+      "card": "block"
+    }
+  },
+  "filters": {
+    "customRules": [],
+    "minConfidence": 0,
+    "allowlist": [],
+    "decodeAndRescan": false
+  },
+  "keys": {
+    "provider": "local",
+    "keyFile": ".haechi/dev.keys.json"
+  },
+  "audit": {
+    "sink": "jsonl",
+    "path": ".haechi/audit.jsonl",
+    "anchor": {
+      "mode": "none",
+      "path": ".haechi/audit.anchor.jsonl",
+      "everyRecords": 1
+    }
+  },
+  "tokenVault": {
+    "provider": "local",
+    "path": ".haechi/token-vault.json",
+    "revealPolicy": "disabled",
+    "retentionDays": 30,
+    "deterministic": false,
+    "deterministicTypes": null,
+    "detokenizeResponses": false
+  },
+  "privacy": {
+    "profile": null
+  },
+  "logging": {
+    "format": "text"
+  },
+  "metrics": {
+    "enabled": true
+  },
+  "auth": {
+    "provider": "none",
+    "store": ".haechi/auth.json",
+    "allowedLabelKeys": [
+      "team",
+      "env",
+      "tier",
+      "role"
+    ]
+  },
+  "plugins": {
+    "enabled": true
+  },
+  "mcp": {
+    "allowedMethods": [
+      "initialize",
+      "tools/call",
+      "resources/read",
+      "prompts/get"
+    ],
+    "protectParams": true,
+    "protectResults": true,
+    "requireJsonRpc": true
+  }
+}
+"#;

@@ -1,6 +1,6 @@
 //! The typed configuration model. Field names follow `haechi.config.json` (camelCase on the
-//! wire); defaults are the reference's defaults. Validation lives in [`super::validate`]:
-//! a `Config` that exists has passed it.
+//! wire); defaults are the reference's defaults. A `Config` built by
+//! [`super::load_config_str`] has passed every check of the schema.
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -148,8 +148,10 @@ pub struct ProfileConfig {
 #[serde(rename_all = "camelCase")]
 pub struct ProfileBinding {
     /// scope -> profile name.
+    #[serde(default)]
     pub by_scope: IndexMap<String, String>,
     /// `"key=value"` label -> profile name.
+    #[serde(default)]
     pub by_label: IndexMap<String, String>,
     pub default: String,
 }
@@ -214,9 +216,12 @@ pub struct AuditConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnchorConfig {
-    /// `none` | `file`.
+    /// `none` | `file` | `stdout`.
     pub mode: String,
+    /// The anchor stream for `mode: file`.
     pub path: Option<String>,
+    /// Anchor the chain head every N records (N >= 1).
+    pub every_records: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,149 @@
+//! Target vocabulary: the protocol adapters, how `target.type`/`target.adapter` resolve to
+//! one, and the upstream request headers that are never forwarded.
+
+use super::error::{describe_choice, ConfigError};
+use super::model::TargetConfig;
+
+/// Every accepted `target.type`. `llm-http` is an alias of `openai-compatible`.
+pub const TARGET_TYPES: [&str; 7] = [
+    "llm-http",
+    "openai-compatible",
+    "vllm-openai",
+    "ollama",
+    "llama-cpp",
+    "anthropic",
+    "gemini",
+];
+
+/// Every protocol adapter (the accepted values of `target.adapter`).
+pub const ADAPTER_NAMES: [&str; 6] = [
+    "openai-compatible",
+    "vllm-openai",
+    "llama-cpp",
+    "ollama",
+    "anthropic",
+    "gemini",
+];
+
+/// Request headers the gateway drops before forwarding upstream, whatever the allowlist or
+/// `target.forwardHeaders` say: ambient client credentials and hop-by-hop headers
+/// (RFC 9110 §7.6.1). `proxy-connection` is the legacy hop-by-hop header; the reference
+/// forwards it only if explicitly allowlisted, we never do.
+pub const ALWAYS_DROPPED_REQUEST_HEADERS: [&str; 12] = [
+    "host",
+    "content-length",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Names `target.forwardHeaders` may not list: the always-dropped headers, plus
+/// `authorization` (forwarded only under `auth.provider: none`, decided by the gateway) and
+/// `content-type` (always rewritten to `application/json`).
+pub const FORWARD_HEADERS_FORBIDDEN: [&str; 14] = [
+    "host",
+    "content-length",
+    "content-type",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn known_adapter(name: &str) -> Option<&'static str> {
+    ADAPTER_NAMES.iter().copied().find(|a| *a == name)
+}
+
+impl TargetConfig {
+    /// The protocol adapter this target uses. A specific `type` (anything but the generic
+    /// `llm-http`) names its own adapter and wins over `adapter`, so the default
+    /// `adapter: "openai-compatible"` never shadows `type: "ollama"`; otherwise `adapter`
+    /// decides, and without it `llm-http` means `openai-compatible`.
+    pub fn adapter_name(&self) -> Result<&'static str, ConfigError> {
+        if !TARGET_TYPES.contains(&self.target_type.as_str()) {
+            return Err(ConfigError::invalid(
+                "target.type",
+                describe_choice(&self.target_type),
+                format!("expected one of {}", TARGET_TYPES.join(" | ")),
+            ));
+        }
+        if let Some(adapter) = known_adapter(&self.target_type) {
+            return Ok(adapter);
+        }
+        match self.adapter.as_deref() {
+            None => Ok("openai-compatible"),
+            Some(name) => known_adapter(name).ok_or_else(|| {
+                ConfigError::invalid(
+                    "target.adapter",
+                    describe_choice(name),
+                    format!("expected one of {}", ADAPTER_NAMES.join(" | ")),
+                )
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn target(kind: &str, adapter: Option<&str>) -> TargetConfig {
+        TargetConfig {
+            target_type: kind.into(),
+            adapter: adapter.map(Into::into),
+            upstream: "http://127.0.0.1:9999".into(),
+            forward_headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn specific_type_wins_over_default_adapter() {
+        let t = target("ollama", Some("openai-compatible"));
+        assert_eq!(t.adapter_name().unwrap(), "ollama");
+        let t = target("gemini", Some("openai-compatible"));
+        assert_eq!(t.adapter_name().unwrap(), "gemini");
+    }
+
+    #[test]
+    fn llm_http_uses_adapter_or_alias() {
+        assert_eq!(
+            target("llm-http", None).adapter_name().unwrap(),
+            "openai-compatible"
+        );
+        assert_eq!(
+            target("llm-http", Some("vllm-openai"))
+                .adapter_name()
+                .unwrap(),
+            "vllm-openai"
+        );
+    }
+
+    #[test]
+    fn unknown_names_fail_closed() {
+        assert!(target("bogus", None).adapter_name().is_err());
+        assert!(target("bogus", Some("ollama")).adapter_name().is_err());
+        assert!(target("llm-http", Some("llm-http")).adapter_name().is_err());
+    }
+
+    #[test]
+    fn forbidden_forward_headers_cover_the_always_dropped_set() {
+        for name in ALWAYS_DROPPED_REQUEST_HEADERS {
+            assert!(FORWARD_HEADERS_FORBIDDEN.contains(&name), "{name}");
+        }
+    }
+}
