@@ -1,1 +1,80 @@
-fn main() {}
+//! The `haechi` binary: parse arguments, run one command, map the result to an exit code.
+//! Every error is one line on stderr (`haechi: <what is wrong and what to do>`).
+
+mod cli;
+mod commands;
+mod output;
+mod runtime;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    match run(cli.command.unwrap_or(Command::Help { topic: None })) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let message = format!("{error:#}").replace('\n', " ");
+            eprintln!("haechi: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Init { config, force } => commands::init::run(&config, force),
+        Command::Protect {
+            input,
+            config,
+            direction,
+        } => commands::protect::run(&input, &config, direction),
+        Command::Report { audit, config } => commands::report::run(audit.as_deref(), &config),
+        Command::Status { config } => commands::status::run(&config),
+        Command::Config => {
+            print!("{}", haechi_core::config::CONFIG_GUIDE);
+            Ok(commands::EXIT_OK)
+        }
+        Command::Demo => commands::demo::run(),
+        Command::Help { topic } => match commands::help::help_text(topic.as_deref()) {
+            Some(text) => {
+                print!("{text}");
+                Ok(commands::EXIT_OK)
+            }
+            None => anyhow::bail!(
+                "unknown command {:?}; known commands: {}",
+                topic.unwrap_or_default(),
+                commands::help::known_commands()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    }
+}
+
+/// Clap's errors become one line; `--help` and `--version` print normally.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    eprintln!("haechi: {first}; run 'haechi help' for usage");
+    ExitCode::from(1)
+}

@@ -66,7 +66,10 @@ const COMMANDS: &[CommandHelp] = &[
 pub fn help_text(topic: Option<&str>) -> Option<String> {
     match topic {
         Some(name) => COMMANDS.iter().find(|c| c.name == name).map(|c| {
-            let mut text = format!("haechi {} — {}\n\nUsage:\n  {}\n", c.name, c.summary, c.usage);
+            let mut text = format!(
+                "haechi {} — {}\n\nUsage:\n  {}\n",
+                c.name, c.summary, c.usage
+            );
             if !c.detail.is_empty() {
                 text.push('\n');
                 text.push_str(c.detail);

@@ -84,6 +84,14 @@ pub enum BuildError {
     Policy(#[from] PolicyError),
 }
 
+/// Compile what a configuration implies beyond its schema (the policy merge, custom rules), so a
+/// config that could never protect is refused at load.
+pub fn check_config(config: &Config) -> Result<(), BuildError> {
+    Detector::new(&config.filters)?;
+    PolicySet::compile(&config.policy, config.privacy.profile.as_deref())?;
+    Ok(())
+}
+
 /// The stateful collaborators a protector reaches through the seams.
 #[derive(Clone)]
 pub struct Collaborators {

@@ -1,0 +1,12 @@
+//! One module per command. Each returns the process exit code on success.
+
+pub mod demo;
+pub mod help;
+pub mod init;
+pub mod protect;
+pub mod report;
+pub mod status;
+
+/// Exit codes shared with the reference: 0 ok, 1 error, 3 blocked.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_BLOCKED: u8 = 3;

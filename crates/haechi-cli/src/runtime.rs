@@ -1,0 +1,162 @@
+//! Building the pipeline a command needs from a config file: config, keys, audit log, vault.
+//! Each failure says which file is at fault and what to do.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use haechi_core::config::{load_config_str, Config};
+use haechi_core::protect::{Collaborators, Protector};
+use haechi_core::seams::{ProviderError, TokenRequest, Tokenizer};
+use haechi_crypto::LocalKeyProvider;
+use haechi_store::audit::{AnchorSettings, JsonlAuditSink, JsonlOptions};
+use haechi_store::vault::{vault_db_path, SqliteTokenVault, VaultSettings};
+
+/// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
+/// policy and custom rules so every semantic error surfaces at load, not at first use.
+pub fn load_config(path: &Path) -> Result<Config> {
+    let text = read_text_file(path, "config file").map_err(|error| {
+        if is_not_found(&error) {
+            anyhow!(
+                "config file {} not found; run `haechi init` to create one or pass --config <path>",
+                path.display()
+            )
+        } else {
+            error
+        }
+    })?;
+    let config = load_config_str(&text, &|name| std::env::var(name).ok())
+        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))?;
+    haechi_core::protect::check_config(&config)
+        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))?;
+    Ok(config)
+}
+
+/// Read a UTF-8 text file, naming `what` it is in every error.
+pub fn read_text_file(path: &Path, what: &str) -> Result<String> {
+    let bytes = fs::read(path).map_err(|error| io_error(error, what, path))?;
+    String::from_utf8(bytes).map_err(|error| {
+        anyhow!(
+            "{what} {} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+            path.display(),
+            error.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn io_error(error: io::Error, what: &str, path: &Path) -> anyhow::Error {
+    match error.kind() {
+        io::ErrorKind::NotFound => anyhow!(NotFound(format!(
+            "{what} {} not found; check the path",
+            path.display()
+        ))),
+        io::ErrorKind::PermissionDenied => anyhow!(
+            "cannot read {what} {}: permission denied; check its permissions",
+            path.display()
+        ),
+        _ => anyhow!("cannot read {what} {}: {error}", path.display()),
+    }
+}
+
+#[derive(Debug)]
+struct NotFound(String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+pub fn is_not_found(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<NotFound>().is_some()
+}
+
+/// Open the local key provider named by `keys.keyFile`.
+pub fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
+    if config.keys.provider != "local" {
+        bail!(
+            "keys.provider is {:?}: the haechi CLI only ships the local key provider; an external provider is injected by a program that embeds Haechi as a library",
+            config.keys.provider
+        );
+    }
+    let provider =
+        LocalKeyProvider::open(&config.keys.key_file).map_err(|error| anyhow!("{error}"))?;
+    Ok(Arc::new(provider))
+}
+
+/// The JSONL audit log named by `audit.path` (fsync after every batch).
+pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
+    let anchor = (config.audit.anchor.mode == "file")
+        .then(|| {
+            config
+                .audit
+                .anchor
+                .path
+                .as_ref()
+                .map(|path| AnchorSettings {
+                    path: PathBuf::from(path),
+                    every_records: config.audit.anchor.every_records,
+                })
+        })
+        .flatten();
+    let options = JsonlOptions {
+        anchor,
+        ..JsonlOptions::default()
+    };
+    let sink = JsonlAuditSink::new(&config.audit.path, options)
+        .with_context(|| format!("cannot open audit log {}", config.audit.path))?;
+    Ok(Arc::new(sink))
+}
+
+/// The protect pipeline wired to the local key file, the audit log and the vault.
+pub fn build_protector(config: &Config) -> Result<Protector> {
+    let keys = open_keys(config)?;
+    let audit = open_audit(config)?;
+    let vault = LazyVault::new(config, Arc::clone(&keys));
+    let collaborators = Collaborators {
+        audit,
+        crypto: Some(keys),
+        tokenizer: Some(Arc::new(vault)),
+    };
+    Protector::new(config, collaborators).map_err(|error| anyhow!("invalid config: {error}"))
+}
+
+/// Opens the SQLite vault on first use, so commands that never tokenize create no database.
+pub struct LazyVault {
+    path: PathBuf,
+    settings: VaultSettings,
+    crypto: Arc<LocalKeyProvider>,
+    vault: OnceLock<Result<SqliteTokenVault, ProviderError>>,
+}
+
+impl LazyVault {
+    pub fn new(config: &Config, crypto: Arc<LocalKeyProvider>) -> Self {
+        LazyVault {
+            path: vault_db_path(Path::new(&config.token_vault.path)),
+            settings: VaultSettings {
+                retention_days: config.token_vault.retention_days,
+                deterministic: config.token_vault.deterministic,
+                deterministic_types: config.token_vault.deterministic_types.clone(),
+            },
+            crypto,
+            vault: OnceLock::new(),
+        }
+    }
+}
+
+impl Tokenizer for LazyVault {
+    fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
+        let vault = self.vault.get_or_init(|| {
+            SqliteTokenVault::open(&self.path, self.crypto.clone(), self.settings.clone())
+                .map_err(ProviderError::from)
+        });
+        match vault {
+            Ok(vault) => vault.tokenize(requests),
+            Err(error) => Err(error.clone()),
+        }
+    }
+}
