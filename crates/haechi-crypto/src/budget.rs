@@ -225,6 +225,10 @@ impl Meter {
         // Never count below what this process already reserved, whatever the file says now.
         let reserved_end = state.window.map_or(0, |w| w.base + w.granted);
         let mut doc = None;
+        // Held until the new usage is written, so another process cannot reserve the same window.
+        let _lock = (!state.persist_disabled && !keyfile::is_read_only(&self.path))
+            .then(|| keyfile::lock(&self.path))
+            .flatten();
         let current = if state.persist_disabled && state.window.is_some() {
             reserved_end
         } else {

@@ -209,6 +209,7 @@ pub fn init_local_key_file(
             source,
         })?;
     }
+    let _lock = lock(path);
     let existing = match read_text(path) {
         Ok(text) => Some(parse_document(path, &text)?),
         Err(CryptoError::KeyFileMissing { .. }) => None,
@@ -335,6 +336,38 @@ fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         let _ = handle.sync_all();
     }
     Ok(())
+}
+
+/// An exclusive advisory lock that serializes read-modify-write of one key file across
+/// processes (nonce reservations and rotation), so neither can overwrite the other's update.
+/// It lives in a sidecar file (`.<name>.lock`) because the key file itself is replaced by rename.
+/// Released on drop.
+#[derive(Debug)]
+pub(crate) struct KeyFileLock {
+    _file: fs::File,
+}
+
+/// Take the key file's lock, waiting for another holder. `None` when the lock file cannot be
+/// created or locked (a read-only directory, say): the caller then proceeds unlocked, as the
+/// reference always does.
+pub(crate) fn lock(path: &Path) -> Option<KeyFileLock> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path.file_name()?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(dir.join(format!(".{}.lock", name.to_string_lossy())))
+        .ok()?;
+    file.lock().ok()?;
+    Some(KeyFileLock { _file: file })
 }
 
 /// Whether the operator has made the key file read-only (no owner write permission), or the

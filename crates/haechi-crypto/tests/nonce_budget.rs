@@ -264,6 +264,14 @@ fn a_read_only_key_file_falls_back_to_a_per_process_limit() {
     assert_eq!(fs::read(&path).unwrap(), before);
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o444, "the operator's mode is left alone");
+    let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "nothing written beside a read-only key file: {names:?}"
+    );
 }
 
 #[test]
@@ -297,6 +305,32 @@ fn concurrent_encryptions_reserve_each_window_once() {
     assert_eq!(ivs.len(), 400, "no IV repeats");
     // 400 encryptions need ceil(400 / 7) = 58 windows: exactly 406 reserved, none twice.
     assert_eq!(active_usage(&path), Some(406));
+}
+
+#[test]
+fn two_providers_on_one_file_never_reserve_the_same_window() {
+    // Two providers stand in for two processes: each has its own count, and only the key
+    // file (under its lock) coordinates them.
+    let (_dir, path) = fresh();
+    let providers: Vec<_> = (0..2)
+        .map(|_| Arc::new(LocalKeyProvider::open_with_budget(&path, budget(10_000, 3)).unwrap()))
+        .collect();
+    let threads: Vec<_> = providers
+        .iter()
+        .map(|provider| {
+            let provider = Arc::clone(provider);
+            std::thread::spawn(move || {
+                for _ in 0..30 {
+                    encrypt(&provider).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // 2 × 10 windows of 3, none lost to a concurrent read-modify-write.
+    assert_eq!(active_usage(&path), Some(60));
 }
 
 #[test]
