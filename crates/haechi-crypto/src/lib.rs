@@ -1,1 +1,43 @@
-//! haechi-crypto
+//! # haechi-crypto
+//!
+//! Haechi's local key-file crypto provider, format-compatible with the reference's
+//! `packages/crypto`:
+//!
+//! - [`init_local_key_file`] creates, keeps or rotates the key file (`haechi init [--force]`);
+//! - [`LocalKeyProvider`] loads it once and implements [`haechi_core::seams::Crypto`]:
+//!   AES-256-GCM envelopes (v2 `nfkc-json-v2` AAD; v1 still decrypts) and domain-separated
+//!   HMAC-SHA256, with the per-key nonce budget ([`NonceBudget`], [`read_nonce_budget`]);
+//! - [`envelope_marker`] / [`parse_envelope_marker`] convert envelopes to and from the
+//!   `[HAECHI_ENC:…]` payload text;
+//! - [`canonicalize_crypto_aad`] / [`canonicalize_v1`] are the AAD byte forms both sides bind to.
+//!
+//! All primitives (AES-GCM, HMAC, SHA-256, randomness) come from `ring`. This crate must never
+//! put key material, plaintext or AAD values into an error, a warning or a log line, and never
+//! prints: warnings are handed to the caller ([`LocalKeyProvider::take_warnings`]).
+
+mod aad;
+mod budget;
+mod encoding;
+mod error;
+mod jsjson;
+mod keyfile;
+mod marker;
+mod provider;
+mod timestamp;
+
+pub use aad::{canonicalize_crypto_aad, canonicalize_v1, CRYPTO_AAD_ENCODING_V2, MAX_AAD_DEPTH};
+pub use budget::{
+    read_nonce_budget, read_nonce_budget_with, CryptoWarning, NonceBudget, NonceBudgetStatus,
+    MAX_ENCRYPTIONS_PER_KEY, NONCE_RESERVE_WINDOW, NONCE_WARN_THRESHOLD, WARN_NONCE_BUDGET,
+    WARN_NONCE_BUDGET_NOPERSIST,
+};
+pub use error::CryptoError;
+pub use keyfile::{init_local_key_file, KeyInitOutcome, ALG};
+pub use marker::{
+    envelope_json, envelope_marker, parse_envelope_marker, ENVELOPE_MARKER_PREFIX,
+    ENVELOPE_MARKER_SUFFIX,
+};
+pub use provider::{LocalKeyProvider, WARN_NO_ACTIVE_KEY};
+
+/// The provider id the reference reports for this provider.
+pub const PROVIDER_ID: &str = "haechi.crypto.local-aes-gcm";

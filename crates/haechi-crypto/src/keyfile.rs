@@ -1,0 +1,507 @@
+//! The local key file: reading and validating it, creating and rotating it (`haechi init`).
+//!
+//! On disk it is the reference's JSON, pretty-printed with two spaces and a trailing newline:
+//!
+//! ```json
+//! { "version": 1, "createdAt": "…Z",
+//!   "keys": [ { "kid": "local-<ms>-<6 hex>", "kty": "oct", "alg": "AES-256-GCM",
+//!               "status": "active", "k": "<base64url 32 bytes>", "usage": 1048576 } ] }
+//! ```
+//!
+//! The document is handled as a `serde_json::Value` (insertion-ordered), so fields we do not
+//! know survive every rewrite in place. Writes go to a `0600` temporary file in the same
+//! directory, are synced, then renamed over the old file.
+
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::encoding::{b64_lenient, b64url, hex};
+use crate::error::CryptoError;
+use crate::jsjson;
+use crate::timestamp::{now_iso, now_millis};
+
+/// The one algorithm of the local provider.
+pub const ALG: &str = "AES-256-GCM";
+const KEY_LEN: usize = 32;
+
+/// A 32-byte AES key held only while the provider builds its ring keys; zeroed on drop
+/// (best effort) and never printed.
+pub(crate) struct KeyBytes(pub(crate) [u8; KEY_LEN]);
+
+impl Drop for KeyBytes {
+    fn drop(&mut self) {
+        self.0 = [0; KEY_LEN];
+    }
+}
+
+impl std::fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyBytes(<redacted>)")
+    }
+}
+
+/// A validated key file.
+#[derive(Debug)]
+pub(crate) struct LoadedKeys {
+    pub(crate) active_kid: String,
+    /// True when no key was marked active and the first one was taken (the reference's fallback).
+    pub(crate) active_by_fallback: bool,
+    pub(crate) keys: HashMap<String, KeyBytes>,
+}
+
+/// What `haechi init` did to the key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInitOutcome {
+    /// False when a valid key file was already there and was kept untouched.
+    pub created: bool,
+    pub key_file: PathBuf,
+    /// When a file was written: whether earlier keys were retired into it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<bool>,
+    /// The kid of the key that is now active (new or kept).
+    pub active_kid: String,
+}
+
+/// Read the key file's text; a missing file is its own error.
+pub(crate) fn read_text(path: &Path) -> Result<String, CryptoError> {
+    fs::read_to_string(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => CryptoError::KeyFileMissing {
+            path: path.to_path_buf(),
+        },
+        io::ErrorKind::InvalidData => CryptoError::KeyFileMalformed {
+            path: path.to_path_buf(),
+            reason: "it is not UTF-8 text".into(),
+        },
+        _ => CryptoError::KeyFileUnreadable {
+            path: path.to_path_buf(),
+            source,
+        },
+    })
+}
+
+/// Parse key file text as JSON. The error names the position only, never the text.
+pub(crate) fn parse_document(path: &Path, text: &str) -> Result<Value, CryptoError> {
+    serde_json::from_str(text).map_err(|e| CryptoError::KeyFileMalformed {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+fn malformed(path: &Path, reason: &str) -> CryptoError {
+    CryptoError::KeyFileMalformed {
+        path: path.to_path_buf(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// The `keys` array of a key file document; absent, empty or non-array is an error.
+pub(crate) fn key_entries<'a>(path: &Path, doc: &'a Value) -> Result<&'a [Value], CryptoError> {
+    match doc.get("keys") {
+        Some(Value::Array(entries)) if !entries.is_empty() => Ok(entries),
+        Some(Value::Array(_)) | None | Some(Value::Null) => Err(CryptoError::NoKeys {
+            path: path.to_path_buf(),
+        }),
+        Some(_) => Err(malformed(path, "`keys` must be an array")),
+    }
+}
+
+/// The entry that encryption uses: the first with `status: "active"`, else (unless
+/// `require_active`) the first entry. Returns the entry and whether it was a fallback.
+pub(crate) fn active_entry<'a>(
+    path: &Path,
+    entries: &'a [Value],
+    require_active: bool,
+) -> Result<(&'a Value, bool), CryptoError> {
+    if let Some(entry) = entries
+        .iter()
+        .find(|e| e.get("status").and_then(Value::as_str) == Some("active"))
+    {
+        return Ok((entry, false));
+    }
+    match entries.first() {
+        Some(first) if !require_active => Ok((first, true)),
+        _ => Err(CryptoError::NoActiveKey {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+pub(crate) fn entry_kid<'a>(path: &Path, entry: &'a Value) -> Result<&'a str, CryptoError> {
+    match entry.get("kid").and_then(Value::as_str) {
+        Some(kid) if !kid.is_empty() => Ok(kid),
+        _ => Err(malformed(path, "every key needs a non-empty string `kid`")),
+    }
+}
+
+/// Validate a whole document: every key decodes to 32 bytes, kids are unique strings.
+pub(crate) fn validate(
+    path: &Path,
+    doc: &Value,
+    require_active: bool,
+) -> Result<LoadedKeys, CryptoError> {
+    if !doc.is_object() {
+        return Err(malformed(path, "the top level must be a JSON object"));
+    }
+    let entries = key_entries(path, doc)?;
+    let mut keys = HashMap::with_capacity(entries.len());
+    for entry in entries {
+        if !entry.is_object() {
+            return Err(malformed(path, "every entry of `keys` must be an object"));
+        }
+        let kid = entry_kid(path, entry)?;
+        let bytes = entry.get("k").and_then(Value::as_str).map(b64_lenient);
+        let key = match bytes.as_deref().map(<[u8; KEY_LEN]>::try_from) {
+            Some(Ok(key)) => KeyBytes(key),
+            _ => {
+                return Err(CryptoError::BadKeyLength {
+                    path: path.to_path_buf(),
+                    kid: kid.to_owned(),
+                })
+            }
+        };
+        if keys.insert(kid.to_owned(), key).is_some() {
+            // Two different keys under one kid would make decryption pick one arbitrarily.
+            return Err(malformed(path, "two keys share one `kid`"));
+        }
+    }
+    let (active, active_by_fallback) = active_entry(path, entries, require_active)?;
+    Ok(LoadedKeys {
+        active_kid: entry_kid(path, active)?.to_owned(),
+        active_by_fallback,
+        keys,
+    })
+}
+
+/// Read and validate a key file (the provider's load: falls back to the first key when none is
+/// marked active).
+pub(crate) fn load(path: &Path) -> Result<LoadedKeys, CryptoError> {
+    let text = read_text(path)?;
+    let doc = parse_document(path, &text)?;
+    validate(path, &doc, false)
+}
+
+/// Create the key file, or keep a valid existing one, or (with `force`) rotate it.
+///
+/// - Missing file: parent directories are created and a file with one active key is written.
+/// - Existing file, no `force`: it must be valid and have an explicitly active key; it is left
+///   byte-for-byte untouched.
+/// - `force`: a fresh active key goes first; every earlier entry is kept (unknown fields too)
+///   with `active` turned into `retired`, so old envelopes and vault records still decrypt by kid.
+pub fn init_local_key_file(
+    path: impl AsRef<Path>,
+    force: bool,
+) -> Result<KeyInitOutcome, CryptoError> {
+    let path = path.as_ref();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|source| CryptoError::KeyFileWrite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let _lock = lock(path);
+    let existing = match read_text(path) {
+        Ok(text) => Some(parse_document(path, &text)?),
+        Err(CryptoError::KeyFileMissing { .. }) => None,
+        Err(other) => return Err(other),
+    };
+
+    if let (Some(doc), false) = (&existing, force) {
+        let loaded = validate(path, doc, true)?;
+        return Ok(KeyInitOutcome {
+            created: false,
+            key_file: path.to_path_buf(),
+            rotated: None,
+            active_kid: loaded.active_kid,
+        });
+    }
+
+    let retired = match existing.as_ref().and_then(|doc| doc.get("keys")) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(entries)) => entries.iter().cloned().map(retire).collect(),
+        Some(_) => return Err(malformed(path, "`keys` must be an array")),
+    };
+    let rng = SystemRandom::new();
+    let kid = new_kid(&rng)?;
+    let mut key = [0u8; KEY_LEN];
+    rng.fill(&mut key).map_err(|_| CryptoError::RandomFailed)?;
+    let key = KeyBytes(key);
+
+    let mut entry = Map::new();
+    entry.insert("kid".into(), Value::String(kid.clone()));
+    entry.insert("kty".into(), Value::String("oct".into()));
+    entry.insert("alg".into(), Value::String(ALG.into()));
+    entry.insert("status".into(), Value::String("active".into()));
+    entry.insert("k".into(), Value::String(b64url(&key.0)));
+    let rotated = !retired.is_empty();
+    let mut keys = Vec::with_capacity(retired.len() + 1);
+    keys.push(Value::Object(entry));
+    keys.extend(retired);
+
+    let mut doc = Map::new();
+    doc.insert("version".into(), Value::from(1));
+    doc.insert("createdAt".into(), Value::String(now_iso()));
+    doc.insert("keys".into(), Value::Array(keys));
+    write_document(path, &Value::Object(doc)).map_err(|source| CryptoError::KeyFileWrite {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(KeyInitOutcome {
+        created: true,
+        key_file: path.to_path_buf(),
+        rotated: Some(rotated),
+        active_kid: kid,
+    })
+}
+
+/// An earlier entry as it is kept after a rotation: only `status: "active"` changes.
+fn retire(mut entry: Value) -> Value {
+    if let Some(status) = entry.get_mut("status") {
+        if status.as_str() == Some("active") {
+            *status = Value::String("retired".into());
+        }
+    }
+    entry
+}
+
+/// `local-<epoch ms>-<6 hex>`.
+fn new_kid(rng: &SystemRandom) -> Result<String, CryptoError> {
+    let mut suffix = [0u8; 3];
+    rng.fill(&mut suffix)
+        .map_err(|_| CryptoError::RandomFailed)?;
+    Ok(format!("local-{}-{}", now_millis(), hex(&suffix)))
+}
+
+/// Write a key file document in the reference's layout, atomically, mode 0600.
+pub(crate) fn write_document(path: &Path, doc: &Value) -> io::Result<()> {
+    write_atomic(path, jsjson::to_pretty_with_newline(doc).as_bytes())
+}
+
+/// Temp file (0600, same directory) → write → fsync → rename → fsync the directory.
+fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let mut nonce = [0u8; 4];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| io::Error::other("random temp-file name unavailable"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        hex(&nonce)
+    ));
+
+    let result = (|| {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        {
+            // The umask can only clear bits; make the mode exactly 0600 regardless.
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(contents)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    // Make the rename itself durable; not every file system can sync a directory.
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+    Ok(())
+}
+
+/// An exclusive advisory lock that serializes read-modify-write of one key file across
+/// processes (nonce reservations and rotation), so neither can overwrite the other's update.
+/// It lives in a sidecar file (`.<name>.lock`) because the key file itself is replaced by rename.
+/// Released on drop.
+#[derive(Debug)]
+pub(crate) struct KeyFileLock {
+    _file: fs::File,
+}
+
+/// Take the key file's lock, waiting for another holder. `None` when the lock file cannot be
+/// created or locked (a read-only directory, say): the caller then proceeds unlocked, as the
+/// reference always does.
+pub(crate) fn lock(path: &Path) -> Option<KeyFileLock> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path.file_name()?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(dir.join(format!(".{}.lock", name.to_string_lossy())))
+        .ok()?;
+    file.lock().ok()?;
+    Some(KeyFileLock { _file: file })
+}
+
+/// Whether the operator has made the key file read-only (no owner write permission), or the
+/// process cannot open it for writing. Either way the nonce budget must not be persisted.
+pub(crate) fn is_read_only(path: &Path) -> bool {
+    let Ok(meta) = fs::metadata(path) else {
+        return true;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o200 == 0 {
+            return true;
+        }
+    }
+    #[cfg(not(unix))]
+    if meta.permissions().readonly() {
+        return true;
+    }
+    OpenOptions::new().append(true).open(path).is_err()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(keys: Value) -> Value {
+        json!({"version": 1, "keys": keys})
+    }
+
+    fn key_b64(len: usize) -> String {
+        b64url(&vec![7u8; len])
+    }
+
+    #[test]
+    fn validate_reports_each_defect_specifically() {
+        let p = Path::new("k.json");
+        assert!(matches!(
+            validate(p, &json!({"version": 1}), false),
+            Err(CryptoError::NoKeys { .. })
+        ));
+        assert!(matches!(
+            validate(p, &doc(json!([])), false),
+            Err(CryptoError::NoKeys { .. })
+        ));
+        assert!(matches!(
+            validate(p, &doc(json!([{"kid": "a", "status": "active", "k": key_b64(16)}])), false),
+            Err(CryptoError::BadKeyLength { kid, .. }) if kid == "a"
+        ));
+        assert!(matches!(
+            validate(p, &doc(json!([{"kid": "a", "status": "active"}])), false),
+            Err(CryptoError::BadKeyLength { .. })
+        ));
+        assert!(matches!(
+            validate(
+                p,
+                &doc(json!([{"status": "active", "k": key_b64(32)}])),
+                false
+            ),
+            Err(CryptoError::KeyFileMalformed { .. })
+        ));
+        assert!(matches!(
+            validate(p, &json!([1]), false),
+            Err(CryptoError::KeyFileMalformed { .. })
+        ));
+        let dup = doc(json!([
+            {"kid": "a", "status": "active", "k": key_b64(32)},
+            {"kid": "a", "status": "retired", "k": key_b64(32)}
+        ]));
+        assert!(matches!(
+            validate(p, &dup, false),
+            Err(CryptoError::KeyFileMalformed { .. })
+        ));
+    }
+
+    #[test]
+    fn no_active_key_falls_back_for_the_provider_but_not_for_init() {
+        let p = Path::new("k.json");
+        let retired_only = doc(json!([
+            {"kid": "old", "status": "retired", "k": key_b64(32)},
+            {"kid": "older", "status": "retired", "k": key_b64(32)}
+        ]));
+        let loaded = validate(p, &retired_only, false).unwrap();
+        assert_eq!(loaded.active_kid, "old");
+        assert!(loaded.active_by_fallback);
+        assert!(matches!(
+            validate(p, &retired_only, true),
+            Err(CryptoError::NoActiveKey { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_json_error_does_not_echo_the_file() {
+        let err = parse_document(Path::new("k.json"), "{ \"k\": secretvalue ::::").unwrap_err();
+        assert_eq!(err.code(), "haechi_crypto_key_file_malformed");
+        assert!(!err.to_string().contains("secretvalue"));
+    }
+
+    #[test]
+    fn retire_changes_only_an_active_status() {
+        assert_eq!(
+            retire(json!({"kid": "a", "status": "active", "x": 1})),
+            json!({"kid": "a", "status": "retired", "x": 1})
+        );
+        assert_eq!(
+            retire(json!({"kid": "a", "status": "disabled"})),
+            json!({"kid": "a", "status": "disabled"})
+        );
+        assert_eq!(retire(json!({"kid": "a"})), json!({"kid": "a"}));
+    }
+
+    #[test]
+    fn kid_has_the_reference_shape() {
+        let kid = new_kid(&SystemRandom::new()).unwrap();
+        let rest = kid.strip_prefix("local-").unwrap();
+        let (ms, suffix) = rest.split_once('-').unwrap();
+        assert!(ms.parse::<u64>().is_ok());
+        assert_eq!(suffix.len(), 6);
+        assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        write_document(&path, &json!({"a": 1})).unwrap();
+        write_document(&path, &json!({"a": 2})).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("keys.json")]);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\n  \"a\": 2\n}\n");
+    }
+}
