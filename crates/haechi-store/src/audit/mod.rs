@@ -7,7 +7,5 @@ mod sink;
 mod tail;
 
 pub use error::{AuditStoreError, NotWritable};
-pub use read::{
-    check_writable, read_anchors, read_summary, verify_file, verify_file_anchored,
-};
+pub use read::{check_writable, read_anchors, read_summary, verify_file, verify_file_anchored};
 pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions};

@@ -49,9 +49,7 @@ pub fn read_anchors(path: &Path) -> Result<AnchorIndex, AuditStoreError> {
 pub fn read_summary(path: &Path) -> Result<AuditSummary, AuditStoreError> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            return Ok(AuditSummary::default())
-        }
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(AuditSummary::default()),
         Err(error) => return Err(AuditStoreError::io("open", path, error)),
     };
     let mut summary = AuditSummary::default();

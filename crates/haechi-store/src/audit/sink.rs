@@ -81,7 +81,11 @@ pub struct JsonlAuditSink {
 
 impl JsonlAuditSink {
     pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Result<Self, AuditStoreError> {
-        if options.anchor.as_ref().is_some_and(|a| a.every_records == 0) {
+        if options
+            .anchor
+            .as_ref()
+            .is_some_and(|a| a.every_records == 0)
+        {
             return Err(AuditStoreError::InvalidAnchorCadence);
         }
         Ok(JsonlAuditSink {
@@ -139,7 +143,8 @@ impl JsonlAuditSink {
 
         let (mut head, needs_newline) = match cache.as_ref() {
             Some(c) if c.identity == identity && c.len == len => (c.head.clone(), false),
-            _ => match read_tail(file, len).map_err(|e| AuditStoreError::io("read", &self.path, e))?
+            _ => match read_tail(file, len)
+                .map_err(|e| AuditStoreError::io("read", &self.path, e))?
             {
                 Tail::Empty { needs_newline } => (None, needs_newline),
                 Tail::Head {

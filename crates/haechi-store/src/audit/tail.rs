@@ -151,8 +151,14 @@ mod tests {
                 needs_newline: false
             }
         );
-        assert_eq!(tail_of(format!("{A}\n{{\"id\":\"x\",\"aud").as_bytes()), Tail::Torn);
-        assert_eq!(tail_of(format!("{A}\n{{\"id\":1}}\n").as_bytes()), Tail::Unchained);
+        assert_eq!(
+            tail_of(format!("{A}\n{{\"id\":\"x\",\"aud").as_bytes()),
+            Tail::Torn
+        );
+        assert_eq!(
+            tail_of(format!("{A}\n{{\"id\":1}}\n").as_bytes()),
+            Tail::Unchained
+        );
     }
 
     #[test]

@@ -50,8 +50,14 @@ mod tests {
     #[test]
     fn formats_like_to_iso_string() {
         assert_eq!(iso(0).as_deref(), Some("1970-01-01T00:00:00.000Z"));
-        assert_eq!(iso(1_767_225_600_123).as_deref(), Some("2026-01-01T00:00:00.123Z"));
-        assert_eq!(parse_ms("2026-01-01T00:00:00.123Z"), Some(1_767_225_600_123));
+        assert_eq!(
+            iso(1_767_225_600_123).as_deref(),
+            Some("2026-01-01T00:00:00.123Z")
+        );
+        assert_eq!(
+            parse_ms("2026-01-01T00:00:00.123Z"),
+            Some(1_767_225_600_123)
+        );
         assert_eq!(parse_ms("not a date"), None);
     }
 

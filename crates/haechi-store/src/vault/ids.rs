@@ -26,12 +26,10 @@ pub(crate) fn deterministic_token(
     });
     match hex {
         Some(hex) => Ok(format!("tok_{detection_type}_{hex}")),
-        None => Err(VaultError::Crypto(
-            haechi_core::seams::ProviderError::new(
-                "haechi_crypto_bad_hmac",
-                "the crypto provider's hmac did not return at least 32 lowercase hex characters",
-            ),
-        )),
+        None => Err(VaultError::Crypto(haechi_core::seams::ProviderError::new(
+            "haechi_crypto_bad_hmac",
+            "the crypto provider's hmac did not return at least 32 lowercase hex characters",
+        ))),
     }
 }
 

@@ -201,7 +201,8 @@ impl SqliteTokenVault {
                 // A random id collided (about 2^-64): draw again rather than reuse a record
                 // that holds a different value.
                 while records::exists(&tx, &token).map_err(self.db_err("read"))? {
-                    token = ids::random_token(&self.rng, request.detection_type, request.plaintext)?;
+                    token =
+                        ids::random_token(&self.rng, request.detection_type, request.plaintext)?;
                 }
             }
             let record = records::NewRecord::build(

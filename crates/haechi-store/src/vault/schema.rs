@@ -45,7 +45,8 @@ pub(crate) fn open(path: &Path) -> Result<Connection, VaultError> {
         source,
     })?;
     let mut conn = Connection::open(path).map_err(db_err("open"))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err("configure"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db_err("configure"))?;
     // WAL lets readers run beside the single writer; NORMAL sync is durable across process
     // crashes (a power cut may lose the last commits, never corrupt the file).
     let _mode: String = conn
