@@ -1,37 +1,36 @@
-//! Audit event schema (placeholder until the chain math lands).
+//! The audit log's pure parts: event schema, sanitizer, canonical JSON and the hash chain.
+//!
+//! Nothing here touches a file. A sink (the JSONL file in `haechi-store`, [`MemoryAuditSink`]
+//! in tests) runs every event through [`sanitize_event`] then [`chain_event`] under its own
+//! exclusive section, and writes [`js_stringify`] of the record as one line. Verification is
+//! [`verify_lines`]; `haechi report` is [`AuditSummary`].
+//!
+//! Formats are the reference's (Haechi 1.7): `json-stable-v1` canonical JSON, SHA-256 as
+//! unpadded base64url, sequences from 1, a `null` genesis `previousHash`.
 
-use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+pub mod canonical;
+pub mod chain;
+pub mod event;
+pub mod memory;
+pub mod sanitize;
+pub mod summary;
+pub mod verify;
 
-use crate::vocab::{Action, LeafKind};
+pub use canonical::{canonical_json, js_number, js_stringify, CANONICALIZATION};
+pub use chain::{chain_event, expected_event_hash, ChainHead, HASH_ALG, INTEGRITY_KEY};
+pub use event::{AuditDetection, AuditIdentity, ProtectEvent, ProtectSummary, SCHEMA_VERSION};
+pub use memory::MemoryAuditSink;
+pub use sanitize::{is_forbidden_key, is_vault_token_id, sanitize_event, FORBIDDEN_KEYS};
+pub use summary::AuditSummary;
+pub use verify::{
+    verify_lines, verify_lines_anchored, AnchorIndex, AnchorSummary, ChainVerifier, FailureKind,
+    VerifyFailure, VerifyOutcome,
+};
 
-/// `summary` of a protect event.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProtectSummary {
-    pub detection_count: u64,
-    pub by_type: IndexMap<String, u64>,
-    pub by_action: IndexMap<String, u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed_by_type: Option<IndexMap<String, u64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dropped_count: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dropped_by_type: Option<IndexMap<String, u64>>,
-}
-
-/// One entry of a protect event's `detections`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditDetection {
-    #[serde(rename = "type")]
-    pub detection_type: String,
-    pub rule_id: String,
-    pub path: String,
-    pub kind: LeafKind,
-    pub confidence: f64,
-    pub action: Action,
-    pub enforced: bool,
+/// Sanitizes then chains an event: what every sink does inside its exclusive section.
+pub fn seal(
+    event: serde_json::Map<String, serde_json::Value>,
+    previous: Option<&ChainHead>,
+) -> (serde_json::Map<String, serde_json::Value>, ChainHead) {
+    chain_event(sanitize_event(event), previous)
 }

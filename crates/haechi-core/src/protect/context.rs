@@ -1,26 +1,10 @@
 //! The per-call protect context: what the caller says about this payload. It is recorded in
 //! the audit event and bound into the AAD of encrypted values and vault records.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::audit::AuditIdentity;
 use crate::vocab::{Direction, Mode};
-
-/// The PII-safe identity projection recorded in audit events (the five frozen keys).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditIdentity {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub identity_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtectContext {

@@ -21,15 +21,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::audit::ProtectSummary;
+use crate::audit::{AuditDetection, ProtectSummary};
 use crate::config::Config;
 use crate::detect::{DetectError, Detector, Finding};
 use crate::policy::{CompiledPolicy, PolicyError, PolicySet};
 use crate::seams::{AuditSink, Crypto, ProviderError, TokenRequest, Tokenizer};
 use crate::vocab::{Action, Direction, LeafKind};
 
-pub use context::{AuditIdentity, ProtectContext};
-use precision::{PrecisionControls, RemovalCounts};
+pub use context::ProtectContext;
+use precision::{PrecisionControls, Removal};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
 use walk::{path_text, walk, Leaf, LeafVisitor, Segment};
 
@@ -205,13 +205,13 @@ impl Protector {
             findings: Vec::new(),
             hits: Vec::new(),
             decided: Vec::new(),
-            removed: RemovalCounts::default(),
+            summary: ProtectSummary::default(),
         };
         let shape_hash = walk(text, self.max_nesting_depth, &mut scan)?;
         let Scan {
             hits,
             decided,
-            removed,
+            summary,
             ..
         } = scan;
 
@@ -226,7 +226,6 @@ impl Protector {
             ProtectedPayload::Unchanged
         };
 
-        let summary = event::summarize(&decided_view(&decided), &removed);
         let audit_id = uuid::Uuid::new_v4().to_string();
         let event = event::protect_event(event::ProtectEventInput {
             id: &audit_id,
@@ -234,8 +233,8 @@ impl Protector {
             enforced,
             blocked,
             shape_hash: &shape_hash,
-            detections: &decided_view(&decided),
-            summary: &summary,
+            detections: audit_detections(&decided, enforced),
+            summary: summary.clone(),
         });
         self.collaborators.audit.record(event)?;
 
@@ -472,16 +471,17 @@ fn sibling_keys(text: &str, object_start: usize) -> Vec<(usize, String)> {
     keys
 }
 
-fn decided_view(decided: &[Decided]) -> Vec<event::DetectionView<'_>> {
+fn audit_detections(decided: &[Decided], enforced: bool) -> Vec<AuditDetection> {
     decided
         .iter()
-        .map(|d| event::DetectionView {
-            detection_type: &d.finding.detection_type,
-            rule_id: &d.finding.rule_id,
-            path: &d.path,
+        .map(|d| AuditDetection {
+            detection_type: d.finding.detection_type.to_string(),
+            rule_id: d.finding.rule_id.to_string(),
+            path: d.path.to_string(),
             kind: d.kind,
             confidence: d.finding.confidence,
             action: d.action,
+            enforced,
         })
         .collect()
 }
@@ -494,7 +494,7 @@ struct Scan<'p, 'a> {
     findings: Vec<Finding>,
     hits: Vec<HitLeaf<'a>>,
     decided: Vec<Decided>,
-    removed: RemovalCounts,
+    summary: ProtectSummary,
 }
 
 impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
@@ -524,10 +524,14 @@ impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
                 &path,
                 finding.confidence,
             ) {
-                self.removed.count(removal, &finding.detection_type);
+                match removal {
+                    Removal::Suppressed => self.summary.count_suppressed(&finding.detection_type),
+                    Removal::Dropped => self.summary.count_dropped(&finding.detection_type),
+                }
                 continue;
             }
             let action = self.policy.decide(&finding.detection_type);
+            self.summary.count(&finding.detection_type, action);
             self.decided.push(Decided {
                 finding,
                 kind: leaf.kind,

@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use indexmap::IndexMap;
-
 use crate::config::{AllowlistEntry, FiltersConfig};
 use crate::detect::is_hard_block;
 
@@ -84,22 +82,5 @@ impl PrecisionControls {
             return Some(Removal::Dropped);
         }
         None
-    }
-}
-
-/// Per-type counts of removed detections.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RemovalCounts {
-    pub suppressed: IndexMap<String, u64>,
-    pub dropped: IndexMap<String, u64>,
-}
-
-impl RemovalCounts {
-    pub fn count(&mut self, removal: Removal, detection_type: &str) {
-        let map = match removal {
-            Removal::Suppressed => &mut self.suppressed,
-            Removal::Dropped => &mut self.dropped,
-        };
-        *map.entry(detection_type.to_string()).or_insert(0) += 1;
     }
 }

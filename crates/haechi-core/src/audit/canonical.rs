@@ -1,0 +1,250 @@
+//! JSON text exactly as the reference's JavaScript produces it.
+//!
+//! The chain hashes `json-stable-v1`: object keys sorted by UTF-16 code units (JavaScript's
+//! default `Array.prototype.sort`), no whitespace, strings escaped and numbers rendered the way
+//! `JSON.stringify` does. `serde_json` differs on numbers (`1.0`, `1e21`, `-0`, big integers),
+//! so both the canonical form and the stored line are written here, never by `serde_json`.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+
+/// The canonicalization tag stored in every record's `auditIntegrity`.
+pub const CANONICALIZATION: &str = "json-stable-v1";
+
+/// The reference's `json-stable-v1` canonical text of `value`.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value, KeyOrder::Sorted);
+    out
+}
+
+/// `JSON.stringify(value)`: keys in insertion order, JavaScript number and string rendering.
+/// This is how a record's line is written so a JavaScript reader sees the same bytes.
+pub fn js_stringify(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value, KeyOrder::Insertion);
+    out
+}
+
+/// Orders two keys as JavaScript's default sort does: by UTF-16 code units, which differs from
+/// Rust's byte (code point) order for characters above U+FFFF versus U+E000..=U+FFFF.
+pub fn js_key_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a.cmp(b);
+    }
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+#[derive(Clone, Copy)]
+enum KeyOrder {
+    Sorted,
+    Insertion,
+}
+
+fn write_value(out: &mut String, value: &Value, order: KeyOrder) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(number) => match number.as_f64() {
+            Some(float) => push_js_number(out, float),
+            None => out.push_str("null"),
+        },
+        Value::String(text) => push_js_string(out, text),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_value(out, item, order);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_object(out, map, order),
+    }
+}
+
+fn write_object(out: &mut String, map: &Map<String, Value>, order: KeyOrder) {
+    out.push('{');
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    if let KeyOrder::Sorted = order {
+        entries.sort_by(|(a, _), (b, _)| js_key_cmp(a, b));
+    }
+    for (index, (key, item)) in entries.into_iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        push_js_string(out, key);
+        out.push(':');
+        write_value(out, item, order);
+    }
+    out.push('}');
+}
+
+/// `JSON.stringify` of a string. Rust strings cannot hold lone surrogates, so the well-formed
+/// `\udXXX` escapes of modern JavaScript never arise here.
+fn push_js_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let escape: Option<&str> = match byte {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            0x08 => Some("\\b"),
+            0x09 => Some("\\t"),
+            0x0a => Some("\\n"),
+            0x0c => Some("\\f"),
+            0x0d => Some("\\r"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&text[start..index]);
+        match escape {
+            Some(short) => out.push_str(short),
+            None => {
+                out.push_str("\\u00");
+                out.push(HEX[(byte >> 4) as usize] as char);
+                out.push(HEX[(byte & 0x0f) as usize] as char);
+            }
+        }
+        start = index + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// JavaScript's `Number::toString` (what `JSON.stringify` prints), for any `f64`.
+pub fn js_number(value: f64) -> String {
+    let mut out = String::new();
+    push_js_number(&mut out, value);
+    out
+}
+
+fn push_js_number(out: &mut String, value: f64) {
+    if !value.is_finite() {
+        // JSON.stringify renders NaN and ±Infinity as null.
+        out.push_str("null");
+        return;
+    }
+    if value == 0.0 {
+        // Both +0 and -0 print as "0".
+        out.push('0');
+        return;
+    }
+    if value < 0.0 {
+        out.push('-');
+    }
+    // Rust's `{:e}` prints the shortest digit string that round-trips, as ECMAScript requires;
+    // only the placement of the point and the exponent differ, so re-lay the digits out.
+    let scientific = format!("{:e}", value.abs());
+    let (mantissa, exponent) = match scientific.split_once('e') {
+        Some(parts) => parts,
+        None => (scientific.as_str(), "0"),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let k = digits.len() as i64;
+    // ECMAScript's n: the value is 0.d1d2…dk × 10^n.
+    let n = exponent + 1;
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        let (whole, fraction) = digits.split_at(n as usize);
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(fraction);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        out.push('e');
+        out.push(if n - 1 < 0 { '-' } else { '+' });
+        out.push_str(&(n - 1).abs().to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_render_like_javascript() {
+        // Expected strings are what `String(x)` prints in Node 20.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.5, "-1.5"),
+            (0.1, "0.1"),
+            (0.95, "0.95"),
+            (100.0, "100"),
+            (123456789.0, "123456789"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123e18, "123000000000000000000"),
+            (1.5e21, "1.5e+21"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-7"),
+            (1.25e-7, "1.25e-7"),
+            (0.000123, "0.000123"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (9007199254740993.0, "9007199254740992"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::NAN, "null"),
+            (f64::INFINITY, "null"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(js_number(*value), *expected, "rendering {value:e}");
+        }
+    }
+
+    #[test]
+    fn integers_from_serde_render_as_javascript_doubles() {
+        let value: Value =
+            serde_json::from_str("[18446744073709551615, -9223372036854775808, 1.0]")
+                .unwrap_or(Value::Null);
+        assert_eq!(
+            canonical_json(&value),
+            "[18446744073709552000,-9223372036854776000,1]"
+        );
+    }
+
+    #[test]
+    fn strings_escape_like_json_stringify() {
+        let value = json!("q\"b\\s/\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}\u{2028}한글😀");
+        assert_eq!(
+            canonical_json(&value),
+            "\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}\u{2028}한글😀\""
+        );
+    }
+
+    #[test]
+    fn keys_sort_by_utf16_code_units() {
+        // U+FF61 sorts after U+1F600 by code point but before it by UTF-16 (0xD83D < 0xFF61).
+        let value =
+            json!({"b": 1, "\u{ff61}": 2, "😀": 3, "a": {"z": [true, null], "A": false}, "B": "x"});
+        assert_eq!(
+            canonical_json(&value),
+            "{\"B\":\"x\",\"a\":{\"A\":false,\"z\":[true,null]},\"b\":1,\"😀\":3,\"\u{ff61}\":2}"
+        );
+    }
+
+    #[test]
+    fn stringify_keeps_insertion_order() {
+        let value = json!({"z": 1, "a": [1.5, "x"], "m": {}});
+        assert_eq!(js_stringify(&value), "{\"z\":1,\"a\":[1.5,\"x\"],\"m\":{}}");
+    }
+}

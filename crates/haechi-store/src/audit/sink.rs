@@ -1,0 +1,318 @@
+//! The JSONL audit sink: sanitized, chained records appended one per line.
+//!
+//! Every append holds an exclusive OS lock on the log file itself (`flock` on Unix) while it
+//! reads the chain head and writes, so several processes appending to one file never fork the
+//! chain. The head is read from the end of the file and cached in the process; the cache is
+//! trusted only while the file's identity and length are what this sink last left them.
+//!
+//! The reference serializes writers with a `<path>.lock` file instead. The two schemes do not
+//! see each other: do not run a JavaScript and a Rust writer on the same log at the same time
+//! (either one alone, or one after the other, is fine).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use haechi_core::audit::{chain_event, js_stringify, sanitize_event, ChainHead};
+use haechi_core::seams::{AuditSink, ProviderError};
+use serde_json::{Map, Value};
+
+use super::error::AuditStoreError;
+use super::tail::{read_tail, Tail};
+
+/// When appended records are forced to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FsyncPolicy {
+    /// Leave it to the OS (fast; a power loss can lose the last records).
+    Never,
+    /// `fdatasync` after every batch before `record`/`append_batch` returns.
+    #[default]
+    EveryBatch,
+}
+
+/// The head-hash anchor stream (`audit.anchor.mode: file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorSettings {
+    pub path: PathBuf,
+    /// Anchor every N-th sequence (the reference's `everyRecords`, default 1).
+    pub every_records: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonlOptions {
+    pub fsync: FsyncPolicy,
+    pub anchor: Option<AnchorSettings>,
+    /// Unix permission bits for a newly created log (and anchor) file.
+    pub file_mode: u32,
+}
+
+impl Default for JsonlOptions {
+    fn default() -> Self {
+        JsonlOptions {
+            fsync: FsyncPolicy::EveryBatch,
+            anchor: None,
+            file_mode: 0o600,
+        }
+    }
+}
+
+/// Where this sink last left the file: enough to trust the cached head without reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cached {
+    identity: FileIdentity,
+    len: u64,
+    head: Option<ChainHead>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+/// Appends audit events to a JSONL file as one unforked hash chain.
+#[derive(Debug)]
+pub struct JsonlAuditSink {
+    path: PathBuf,
+    options: JsonlOptions,
+    cache: Mutex<Option<Cached>>,
+}
+
+impl JsonlAuditSink {
+    pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Result<Self, AuditStoreError> {
+        if options
+            .anchor
+            .as_ref()
+            .is_some_and(|a| a.every_records == 0)
+        {
+            return Err(AuditStoreError::InvalidAnchorCadence);
+        }
+        Ok(JsonlAuditSink {
+            path: path.into(),
+            options,
+            cache: Mutex::new(None),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sanitizes, chains and appends `events` with one write (and at most one fsync).
+    /// Returns the new chain head (`None` only for an empty batch on an empty log).
+    pub fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, AuditStoreError> {
+        let events: Vec<Map<String, Value>> = events.into_iter().map(sanitize_event).collect();
+        let mut cache = self.lock_cache();
+
+        let (mut file, created) = self.open_log()?;
+        file.lock()
+            .map_err(|e| AuditStoreError::io("lock", &self.path, e))?;
+        let result = self.append_locked(&mut file, events, &mut cache);
+        // Closing the file releases the lock; unlock first so a close delay cannot hold it.
+        let _ = file.unlock();
+        let head = result?;
+        if created && self.options.fsync == FsyncPolicy::EveryBatch {
+            sync_parent(&self.path);
+        }
+        Ok(head)
+    }
+
+    /// The current chain head, read under the lock (`None` for an empty or missing log).
+    pub fn head(&self) -> Result<Option<ChainHead>, AuditStoreError> {
+        if !self.path.exists() {
+            return Ok(None);
+        }
+        self.append_batch(Vec::new())
+    }
+
+    fn append_locked(
+        &self,
+        file: &mut File,
+        events: Vec<Map<String, Value>>,
+        cache: &mut Option<Cached>,
+    ) -> Result<Option<ChainHead>, AuditStoreError> {
+        let meta = file
+            .metadata()
+            .map_err(|e| AuditStoreError::io("inspect", &self.path, e))?;
+        let identity = identity_of(&meta);
+        let len = meta.len();
+
+        let (mut head, needs_newline) = match cache.as_ref() {
+            Some(c) if c.identity == identity && c.len == len => (c.head.clone(), false),
+            _ => match read_tail(file, len)
+                .map_err(|e| AuditStoreError::io("read", &self.path, e))?
+            {
+                Tail::Empty { needs_newline } => (None, needs_newline),
+                Tail::Head {
+                    head,
+                    needs_newline,
+                } => (Some(head), needs_newline),
+                Tail::Torn => {
+                    *cache = None;
+                    return Err(AuditStoreError::TornTail {
+                        path: self.path.clone(),
+                    });
+                }
+                Tail::Unchained => {
+                    *cache = None;
+                    return Err(AuditStoreError::UnchainedTail {
+                        path: self.path.clone(),
+                    });
+                }
+            },
+        };
+        if events.is_empty() {
+            *cache = Some(Cached {
+                identity,
+                len,
+                head: head.clone(),
+            });
+            return Ok(head);
+        }
+
+        let mut buffer = String::with_capacity(events.len() * 768);
+        if needs_newline {
+            buffer.push('\n');
+        }
+        let mut anchors = String::new();
+        for event in events {
+            let (record, next) = chain_event(event, head.as_ref());
+            let record = Value::Object(record);
+            buffer.push_str(&js_stringify(&record));
+            buffer.push('\n');
+            if let Some(anchor) = &self.options.anchor {
+                if next.sequence % anchor.every_records == 0 {
+                    anchors.push_str(&anchor_line(&next, record.get("timestamp")));
+                }
+            }
+            head = Some(next);
+        }
+
+        if let Err(error) = file.write_all(buffer.as_bytes()) {
+            // Take a partial line back out so the next writer does not meet a torn tail.
+            let _ = file.set_len(len);
+            *cache = None;
+            return Err(AuditStoreError::io("append to", &self.path, error));
+        }
+        if self.options.fsync == FsyncPolicy::EveryBatch {
+            file.sync_data()
+                .map_err(|e| AuditStoreError::io("sync", &self.path, e))?;
+        }
+        *cache = Some(Cached {
+            identity,
+            len: len + buffer.len() as u64,
+            head: head.clone(),
+        });
+        if let (Some(anchor), false) = (&self.options.anchor, anchors.is_empty()) {
+            self.append_anchor(&anchor.path, &anchors)?;
+        }
+        Ok(head)
+    }
+
+    fn append_anchor(&self, path: &Path, lines: &str) -> Result<(), AuditStoreError> {
+        create_parent(path)?;
+        let mut file = open_append(path, false, self.options.file_mode)
+            .map_err(|e| AuditStoreError::io("open anchor", path, e))?;
+        file.write_all(lines.as_bytes())
+            .map_err(|e| AuditStoreError::io("append to anchor", path, e))?;
+        if self.options.fsync == FsyncPolicy::EveryBatch {
+            file.sync_data()
+                .map_err(|e| AuditStoreError::io("sync anchor", path, e))?;
+        }
+        Ok(())
+    }
+
+    fn open_log(&self) -> Result<(File, bool), AuditStoreError> {
+        create_parent(&self.path)?;
+        let existed = self.path.exists();
+        let file = open_append(&self.path, true, self.options.file_mode)
+            .map_err(|e| AuditStoreError::io("open", &self.path, e))?;
+        Ok((file, !existed))
+    }
+
+    fn lock_cache(&self) -> MutexGuard<'_, Option<Cached>> {
+        // The cache is re-validated against the file on every append, so a value left by a
+        // panicking thread is harmless.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl AuditSink for JsonlAuditSink {
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        self.append_batch(vec![event])
+            .map(|_| ())
+            .map_err(ProviderError::from)
+    }
+}
+
+/// One anchor line, as the reference writes it (`timestamp` omitted when the record has none).
+fn anchor_line(head: &ChainHead, timestamp: Option<&Value>) -> String {
+    let mut anchor = Map::new();
+    anchor.insert("sequence".into(), Value::from(head.sequence));
+    anchor.insert("eventHash".into(), Value::String(head.event_hash.clone()));
+    if let Some(timestamp) = timestamp {
+        anchor.insert("timestamp".into(), timestamp.clone());
+    }
+    let mut line = js_stringify(&Value::Object(anchor));
+    line.push('\n');
+    line
+}
+
+fn create_parent(path: &Path) -> Result<(), AuditStoreError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => fs::create_dir_all(dir)
+            .map_err(|e| AuditStoreError::io("create the directory of", path, e)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn open_append(path: &Path, read: bool, mode: u32) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(read).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+/// Makes a newly created file's directory entry durable.
+fn sync_parent(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(handle) = File::open(dir) {
+            let _ = handle.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(unix)]
+fn identity_of(meta: &fs::Metadata) -> FileIdentity {
+    use std::os::unix::fs::MetadataExt;
+    FileIdentity {
+        device: meta.dev(),
+        inode: meta.ino(),
+    }
+}
+
+#[cfg(not(unix))]
+fn identity_of(_meta: &fs::Metadata) -> FileIdentity {
+    FileIdentity {
+        device: 0,
+        inode: 0,
+    }
+}

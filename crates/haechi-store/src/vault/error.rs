@@ -1,0 +1,72 @@
+//! Token vault failures. No message ever contains a token id, a plaintext or key material.
+
+use std::path::PathBuf;
+
+use haechi_core::seams::ProviderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The reference's message for an unknown token (its reason code `unknown_token`).
+    #[error("Unknown token")]
+    UnknownToken,
+    #[error("Token expired")]
+    Expired,
+    #[error("Token decrypt failed")]
+    DecryptFailed,
+    #[error("token vault crypto provider failed: {0}")]
+    Crypto(#[source] ProviderError),
+    #[error("cannot {action} token vault {}: {source}; check the path, its permissions and free disk space", path.display())]
+    Database {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create token vault directory or file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a stored token vault record is damaged ({what}); restore the vault from a backup or purge the token")]
+    Corrupt { what: &'static str },
+    #[error("invalid token vault setting: {0}")]
+    InvalidSettings(&'static str),
+    #[error("cannot import reference vault {}: {reason}", path.display())]
+    Import { path: PathBuf, reason: String },
+}
+
+impl VaultError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VaultError::UnknownToken => "haechi_token_unknown",
+            VaultError::Expired => "haechi_token_expired",
+            VaultError::DecryptFailed => "haechi_token_decrypt_failed",
+            VaultError::Crypto(error) => error.code,
+            VaultError::Database { .. } | VaultError::Io { .. } => "haechi_vault_io",
+            VaultError::Corrupt { .. } => "haechi_vault_corrupt",
+            VaultError::InvalidSettings(_) => "haechi_vault_invalid_settings",
+            VaultError::Import { .. } => "haechi_vault_import_failed",
+        }
+    }
+
+    /// The reference's reveal `reasonCode` for the audit event of a failed reveal.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            VaultError::UnknownToken => "unknown_token",
+            VaultError::Expired => "token_expired",
+            VaultError::DecryptFailed => "decrypt_failed",
+            _ => "reveal_error",
+        }
+    }
+}
+
+impl From<VaultError> for ProviderError {
+    fn from(error: VaultError) -> Self {
+        match error {
+            VaultError::Crypto(inner) => inner,
+            other => ProviderError::new(other.code(), other.to_string()),
+        }
+    }
+}
