@@ -10,7 +10,13 @@ use serde_json::{json, Value};
 fn haechi(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("haechi").unwrap();
     command.current_dir(dir);
-    for var in ["HAECHI_PROXY_PORT", "HAECHI_PROXY_HOST", "HAECHI_UPSTREAM", "HAECHI_MODE", "HAECHI_LOG_FORMAT"] {
+    for var in [
+        "HAECHI_PROXY_PORT",
+        "HAECHI_PROXY_HOST",
+        "HAECHI_UPSTREAM",
+        "HAECHI_MODE",
+        "HAECHI_LOG_FORMAT",
+    ] {
         command.env_remove(var);
     }
     command
@@ -29,7 +35,10 @@ fn enforce(dir: &Path, policy: Value) {
 
 fn protect(dir: &Path, payload: &str) -> (i32, Value, String) {
     fs::write(dir.join("input.json"), payload).unwrap();
-    let output = haechi(dir).args(["protect", "input.json"]).output().unwrap();
+    let output = haechi(dir)
+        .args(["protect", "input.json"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
@@ -38,7 +47,10 @@ fn protect(dir: &Path, payload: &str) -> (i32, Value, String) {
 
 fn stderr_of(command: &mut Command) -> (i32, String) {
     let output = command.output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8(output.stderr).unwrap())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stderr).unwrap(),
+    )
 }
 
 #[test]
@@ -52,16 +64,29 @@ fn init_writes_reference_defaults_and_a_private_key() {
     assert_eq!(result["keyFile"], ".haechi/dev.keys.json");
     let written = fs::read_to_string(dir.path().join("haechi.config.json")).unwrap();
     assert_eq!(written, haechi_core::config::default_config_json());
-    let mode = fs::metadata(dir.path().join(".haechi/dev.keys.json")).unwrap().permissions().mode();
+    let mode = fs::metadata(dir.path().join(".haechi/dev.keys.json"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
     // A second init keeps both; --force rotates the key and keeps the old kid.
-    let again: Value = serde_json::from_slice(&haechi(dir.path()).arg("init").output().unwrap().stdout).unwrap();
+    let again: Value =
+        serde_json::from_slice(&haechi(dir.path()).arg("init").output().unwrap().stdout).unwrap();
     assert_eq!(again["created"], false);
-    let rotated: Value =
-        serde_json::from_slice(&haechi(dir.path()).args(["init", "--force"]).output().unwrap().stdout).unwrap();
+    let rotated: Value = serde_json::from_slice(
+        &haechi(dir.path())
+            .args(["init", "--force"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert_eq!(rotated["rotated"], true);
-    let keys: Value = serde_json::from_str(&fs::read_to_string(dir.path().join(".haechi/dev.keys.json")).unwrap()).unwrap();
+    let keys: Value = serde_json::from_str(
+        &fs::read_to_string(dir.path().join(".haechi/dev.keys.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
 }
 
@@ -75,7 +100,10 @@ fn dry_run_detects_and_audits_without_changing_the_payload() {
     assert_eq!(result["mode"], "dry-run");
     assert_eq!(result["enforced"], false);
     assert_eq!(result["summary"]["byType"]["email"], 1);
-    assert_eq!(result["payload"], serde_json::from_str::<Value>(payload).unwrap());
+    assert_eq!(
+        result["payload"],
+        serde_json::from_str::<Value>(payload).unwrap()
+    );
     assert!(result["warnings"][0].as_str().unwrap().contains("dry-run"));
 }
 
@@ -87,7 +115,9 @@ fn enforce_redacts_masks_and_never_audits_values() {
     let payload = r#"{"messages":[{"role":"user","content":"mail minji.kim@example.com or call 010-1234-5678"}]}"#;
     let (code, result, stderr) = protect(dir.path(), payload);
     assert_eq!(code, 0, "{stderr}");
-    let content = result["payload"]["messages"][0]["content"].as_str().unwrap();
+    let content = result["payload"]["messages"][0]["content"]
+        .as_str()
+        .unwrap();
     assert!(content.contains("[REDACTED:email]"), "{content}");
     assert!(!content.contains("minji.kim@example.com"));
     assert!(!content.contains("1234-5678"), "{content}");
@@ -115,12 +145,21 @@ fn a_blocked_payload_exits_3_and_prints_no_payload() {
 fn tokenize_and_encrypt_replace_values_with_markers() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path());
-    enforce(dir.path(), json!({ "actions": { "email": "tokenize", "phone": "encrypt" } }));
-    let (code, result, stderr) = protect(dir.path(), r#"{"a":"minji.kim@example.com","b":"010-1234-5678"}"#);
+    enforce(
+        dir.path(),
+        json!({ "actions": { "email": "tokenize", "phone": "encrypt" } }),
+    );
+    let (code, result, stderr) = protect(
+        dir.path(),
+        r#"{"a":"minji.kim@example.com","b":"010-1234-5678"}"#,
+    );
     assert_eq!(code, 0, "{stderr}");
     let a = result["payload"]["a"].as_str().unwrap();
     let b = result["payload"]["b"].as_str().unwrap();
-    assert!(a.starts_with("[TOKEN:tok_email_") && a.ends_with(']'), "{a}");
+    assert!(
+        a.starts_with("[TOKEN:tok_email_") && a.ends_with(']'),
+        "{a}"
+    );
     assert!(b.starts_with("[HAECHI_ENC:") && b.ends_with(']'), "{b}");
     assert!(dir.path().join(".haechi/token-vault.sqlite3").exists());
 }
@@ -134,7 +173,10 @@ fn a_payload_without_findings_comes_back_byte_identical() {
     let (code, result, _) = protect(dir.path(), payload);
     assert_eq!(code, 0);
     // Raw payload embedding keeps exact number text.
-    let output = haechi(dir.path()).args(["protect", "input.json"]).output().unwrap();
+    let output = haechi(dir.path())
+        .args(["protect", "input.json"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("123456789012345678901234567890"), "{text}");
     assert!(text.contains("1.50"), "{text}");
@@ -163,25 +205,42 @@ fn every_error_is_one_line_with_a_fix() {
     // Missing input.
     let (code, stderr) = stderr_of(haechi(path).args(["protect", "missing.json"]));
     assert_eq!(code, 1);
-    assert!(stderr.contains("missing.json") && stderr.contains("not found"), "{stderr}");
+    assert!(
+        stderr.contains("missing.json") && stderr.contains("not found"),
+        "{stderr}"
+    );
     // Malformed JSON names the position.
     fs::write(path.join("bad.json"), "{\"a\": }").unwrap();
     let (code, stderr) = stderr_of(haechi(path).args(["protect", "bad.json"]));
     assert_eq!(code, 1);
-    assert!(stderr.contains("not valid JSON") && stderr.contains("line 1"), "{stderr}");
+    assert!(
+        stderr.contains("not valid JSON") && stderr.contains("line 1"),
+        "{stderr}"
+    );
     // Non-UTF-8.
     fs::write(path.join("latin1.json"), b"{\"a\":\"caf\xe9\"}").unwrap();
     let (code, stderr) = stderr_of(haechi(path).args(["protect", "latin1.json"]));
     assert_eq!(code, 1);
     assert!(stderr.contains("UTF-8"), "{stderr}");
     // Invalid config: a typo is caught with a hint.
-    fs::write(path.join("haechi.config.json"), r#"{"policy":{"mdoe":"enforce"}}"#).unwrap();
+    fs::write(
+        path.join("haechi.config.json"),
+        r#"{"policy":{"mdoe":"enforce"}}"#,
+    )
+    .unwrap();
     let (code, stderr) = stderr_of(haechi(path).args(["protect", "input.json"]));
     assert_eq!(code, 1);
-    assert!(stderr.contains("policy.mdoe") && stderr.contains("policy.mode"), "{stderr}");
+    assert!(
+        stderr.contains("policy.mdoe") && stderr.contains("policy.mode"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     // A weakening action is refused at load.
-    fs::write(path.join("haechi.config.json"), r#"{"policy":{"actions":{"secret":"redact"}}}"#).unwrap();
+    fs::write(
+        path.join("haechi.config.json"),
+        r#"{"policy":{"actions":{"secret":"redact"}}}"#,
+    )
+    .unwrap();
     let (code, stderr) = stderr_of(haechi(path).arg("status"));
     assert_eq!(code, 1);
     assert!(stderr.contains("allowUnsafeOverrides"), "{stderr}");
@@ -198,21 +257,30 @@ fn every_error_is_one_line_with_a_fix() {
 fn status_report_help_and_config_work() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path());
-    let status: Value = serde_json::from_slice(&haechi(dir.path()).arg("status").output().unwrap().stdout).unwrap();
+    let status: Value =
+        serde_json::from_slice(&haechi(dir.path()).arg("status").output().unwrap().stdout).unwrap();
     assert_eq!(status["protection"]["policyMode"], "dry-run");
     assert_eq!(status["keys"]["exists"], true);
     assert_eq!(status["keys"]["permissions"], "0600");
     assert_eq!(status["keys"]["nonceBudget"]["limit"], 4294967296u64);
 
     protect(dir.path(), r#"{"a":"minji.kim@example.com"}"#);
-    let report: Value = serde_json::from_slice(&haechi(dir.path()).arg("report").output().unwrap().stdout).unwrap();
+    let report: Value =
+        serde_json::from_slice(&haechi(dir.path()).arg("report").output().unwrap().stdout).unwrap();
     assert_eq!(report["summary"]["events"], 1);
     assert_eq!(report["summary"]["byType"]["email"], 1);
 
-    let help = haechi(dir.path()).args(["help", "protect"]).output().unwrap();
-    assert!(String::from_utf8(help.stdout).unwrap().contains("haechi protect <input.json>"));
+    let help = haechi(dir.path())
+        .args(["help", "protect"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(help.stdout)
+        .unwrap()
+        .contains("haechi protect <input.json>"));
     let guide = haechi(dir.path()).arg("config").output().unwrap();
-    assert!(String::from_utf8(guide.stdout).unwrap().contains("policy.mode"));
+    assert!(String::from_utf8(guide.stdout)
+        .unwrap()
+        .contains("policy.mode"));
 }
 
 #[test]
@@ -220,12 +288,19 @@ fn demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let output = haechi(dir.path()).arg("demo").output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("[REDACTED:email]"), "{stdout}");
     assert!(stdout.contains("[HAECHI_ENC:"), "{stdout}");
     assert!(stdout.contains("[TOKEN:tok_api_key_"), "{stdout}");
     assert!(stdout.contains("Blocked"), "{stdout}");
-    assert!(stdout.contains("None of the protected values appears in the audit log"), "{stdout}");
+    assert!(
+        stdout.contains("None of the protected values appears in the audit log"),
+        "{stdout}"
+    );
     // Nothing is left behind in the working directory.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }

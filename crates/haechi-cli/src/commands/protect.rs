@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
+use haechi_core::audit::ProtectSummary;
 use haechi_core::config::Config;
 use haechi_core::protect::{ProtectContext, ProtectOutcome, Protector};
 use haechi_core::vocab::{Direction, Mode};
@@ -72,14 +73,29 @@ fn print_outcome(config: &Config, mode: Mode, input: &str, outcome: &ProtectOutc
             warnings.push("mode is \"enforce\" but policy.mode overrides it; set policy.mode to \"enforce\" (or null) as well".to_string());
         }
     }
-    write_json(&json!({
-        "ok": !outcome.blocked,
-        "mode": mode.as_str(),
-        "enforced": outcome.enforced,
-        "blocked": outcome.blocked,
-        "auditId": outcome.audit_id,
-        "summary": outcome.summary,
-        "payload": payload,
-        "warnings": warnings,
-    }))
+    write_json(&ProtectOutput {
+        ok: !outcome.blocked,
+        mode: mode.as_str(),
+        enforced: outcome.enforced,
+        blocked: outcome.blocked,
+        audit_id: &outcome.audit_id,
+        summary: &outcome.summary,
+        payload,
+        warnings,
+    })
+}
+
+/// The reference's protect output. A struct (not `json!`) so the raw payload is written
+/// verbatim instead of being re-parsed into floats.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProtectOutput<'a> {
+    ok: bool,
+    mode: &'static str,
+    enforced: bool,
+    blocked: bool,
+    audit_id: &'a str,
+    summary: &'a ProtectSummary,
+    payload: Option<Box<RawValue>>,
+    warnings: Vec<String>,
 }
