@@ -1,13 +1,39 @@
 //! Detection: the built-in rule table and validators, custom rules, Unicode folding,
 //! decode-and-rescan and the response-direction injection heuristics.
 //!
-//! INTERFACE STUB — the real engine replaces the bodies; the signatures are the contract
-//! the protect pipeline is written against.
+//! Per leaf, [`Detector::scan`]:
+//! 1. NFKC-folds the text (skipped for ASCII and already-normalized text);
+//! 2. profiles it in one cheap pass (digits, `@`, `+`, anchor literals) and runs only the
+//!    rules whose gate the profile admits;
+//! 3. confirms each regex candidate with neighbour checks and a validator;
+//! 4. on the response direction, drops hits inside Haechi's own well-formed markers;
+//! 5. keeps the leftmost-longest hit where hits overlap (ties go to the earlier rule);
+//! 6. with `filters.decodeAndRescan`, decodes a base64/percent leaf and rescans it.
+//!
+//! Not done here (the pipeline's job): `filters.minConfidence`, `filters.allowlist`, and the
+//! reference's skip of bare number leaves on the response direction
+//! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
+
+mod custom;
+mod decode;
+mod engine;
+mod markers;
+mod normalize;
+mod placeholder;
+mod prefilter;
+pub mod rules;
+pub mod validators;
 
 use std::sync::Arc;
 
 use crate::config::FiltersConfig;
 use crate::vocab::{Direction, LeafKind};
+
+use engine::Compiled;
+use normalize::Folded;
+use prefilter::{Prefilter, Profile};
+
+pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
 
 /// One detection inside one leaf. `start..end` are byte offsets into the scanned text, on
 /// char boundaries; a whole-leaf detection (a fold that changed length, a decoded hit) is
@@ -32,21 +58,27 @@ pub enum DetectError {
     },
 }
 
-/// The compiled rule set. Built once per configuration; `scan` is the hot path.
-#[derive(Debug)]
-pub struct Detector {}
-
-impl Detector {
-    pub fn new(filters: &FiltersConfig) -> Result<Detector, DetectError> {
-        let _ = filters;
-        Ok(Detector {})
-    }
-
-    /// Scan one leaf, appending findings to `out`, sorted by `start`.
-    pub fn scan(&self, text: &str, kind: LeafKind, direction: Direction, out: &mut Vec<Finding>) {
-        let _ = (text, kind, direction, out);
-    }
-}
+/// Every built-in detection type.
+pub const BUILTIN_TYPES: &[&str] = &[
+    "email",
+    "phone",
+    "kr_rrn",
+    "card",
+    "api_key",
+    "secret",
+    "us_ssn",
+    "iban",
+    "jp_mynumber",
+    "fr_nir",
+    "es_dni",
+    "uk_nino",
+    "it_codice_fiscale",
+    "sg_nric",
+    "in_aadhaar",
+    "de_steuer_id",
+    "nl_bsn",
+    "injection",
+];
 
 /// Hard-block types are never suppressed by `filters.allowlist` or `filters.minConfidence`.
 pub fn is_hard_block(detection_type: &str) -> bool {
@@ -62,3 +94,240 @@ pub fn is_hard_block(detection_type: &str) -> bool {
             | "sg_nric"
     )
 }
+
+/// The ids of the built-in rules, in attribution order.
+pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
+    rules::builtin().map(|r| r.id)
+}
+
+/// The compiled rule set. Built once per configuration; `scan` is the hot path.
+pub struct Detector {
+    /// Built-in rules first (rule `i` owns prefilter bit `i`), then custom rules.
+    rules: Vec<Compiled>,
+    prefilter: Prefilter,
+    /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
+    known_types: Vec<Arc<str>>,
+    decode_and_rescan: bool,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("rules", &self.rules.len())
+            .field("decode_and_rescan", &self.decode_and_rescan)
+            .finish()
+    }
+}
+
+impl Detector {
+    pub fn new(filters: &FiltersConfig) -> Result<Detector, DetectError> {
+        let mut rules = Vec::new();
+        // A built-in pattern that fails to compile is a table bug caught by the unit tests;
+        // at run time such a rule is left out rather than taking the detector down.
+        rules.extend(rules::builtin().filter_map(compile_builtin));
+        debug_assert!(
+            rules.len() <= 64,
+            "the prefilter has one bit per built-in rule"
+        );
+        let prefilter = Prefilter::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g))),
+        );
+        for (index, rule) in filters.custom_rules.iter().enumerate() {
+            rules.push(custom::compile(index, rule)?);
+        }
+        let mut known_types: Vec<Arc<str>> = Vec::new();
+        for rule in &rules {
+            if !known_types.contains(&rule.detection_type) {
+                known_types.push(rule.detection_type.clone());
+            }
+        }
+        Ok(Detector {
+            rules,
+            prefilter,
+            known_types,
+            decode_and_rescan: filters.decode_and_rescan,
+        })
+    }
+
+    /// Scan one leaf, appending findings to `out`, sorted by `start`.
+    pub fn scan(&self, text: &str, kind: LeafKind, direction: Direction, out: &mut Vec<Finding>) {
+        let base = out.len();
+        match normalize::fold(text) {
+            Folded::Same => self.scan_spans(text.as_bytes(), None, text, direction, out),
+            Folded::Stable { text: folded, map } => {
+                self.scan_spans(folded.as_bytes(), Some(&map), text, direction, out);
+            }
+            Folded::Unstable { text: folded } => {
+                self.whole_leaf(folded.as_bytes(), direction, false, text.len(), out);
+            }
+        }
+        if self.decode_and_rescan && kind != LeafKind::Number {
+            if let Some(decoded) = decode::decode_leaf(text) {
+                let decoded = match normalize::fold(&decoded) {
+                    Folded::Same => decoded,
+                    Folded::Stable { text, .. } | Folded::Unstable { text } => text,
+                };
+                self.whole_leaf(decoded.as_bytes(), direction, true, text.len(), out);
+            }
+        }
+        out[base..].sort_by_key(|f| f.start);
+    }
+
+    /// Exact-span scan of `scan` (the leaf, or its char-for-char fold with `map` back to the
+    /// leaf's byte offsets), with marker exclusion and overlap resolution.
+    fn scan_spans(
+        &self,
+        scan: &[u8],
+        map: Option<&[usize]>,
+        original: &str,
+        direction: Direction,
+        out: &mut Vec<Finding>,
+    ) {
+        let base = out.len();
+        let profile = self.prefilter.profile(scan);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !self.admitted(i, rule, &profile, direction) {
+                continue;
+            }
+            rule.for_each_match(scan, |start, end| {
+                let (start, end) = match map {
+                    Some(map) => (map[start], map[end]),
+                    None => (start, end),
+                };
+                out.push(Finding {
+                    detection_type: rule.detection_type.clone(),
+                    rule_id: rule.id.clone(),
+                    start,
+                    end,
+                    confidence: rule.confidence,
+                });
+                true
+            });
+        }
+        if out.len() == base {
+            return;
+        }
+        if direction == Direction::Response && original.contains('[') {
+            let known = |t: &str| self.known_types.iter().any(|k| &**k == t);
+            let detectable = |s: &str| self.has_detection(s, direction);
+            let spans = markers::genuine_spans(original, &known, &detectable);
+            if !spans.is_empty() {
+                retain_from(out, base, |f| {
+                    !spans.iter().any(|&(s, e)| f.start < e && f.end > s)
+                });
+            }
+        }
+        remove_overlaps(out, base);
+    }
+
+    /// One whole-leaf finding per detected type (first matching rule wins the attribution).
+    fn whole_leaf(
+        &self,
+        scan: &[u8],
+        direction: Direction,
+        decoded: bool,
+        leaf_len: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let base = out.len();
+        let profile = self.prefilter.profile(scan);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if decoded && !rule.decode_eligible {
+                continue;
+            }
+            let seen = out[base..]
+                .iter()
+                .any(|f| f.detection_type == rule.detection_type);
+            if seen || !self.admitted(i, rule, &profile, direction) || !rule.matches(scan) {
+                continue;
+            }
+            out.push(Finding {
+                detection_type: rule.detection_type.clone(),
+                rule_id: rule.id.clone(),
+                start: 0,
+                end: leaf_len,
+                confidence: rule.confidence,
+            });
+        }
+    }
+
+    /// Whether anything at all is detectable in `text` (used to vet marker bodies).
+    fn has_detection(&self, text: &str, direction: Direction) -> bool {
+        let scan = text.as_bytes();
+        let profile = self.prefilter.profile(scan);
+        self.rules
+            .iter()
+            .enumerate()
+            .any(|(i, rule)| self.admitted(i, rule, &profile, direction) && rule.matches(scan))
+    }
+
+    fn admitted(&self, i: usize, rule: &Compiled, profile: &Profile, direction: Direction) -> bool {
+        rule.runs_in(direction) && rule.gate.as_ref().is_none_or(|g| profile.admits(g, bit(i)))
+    }
+}
+
+fn bit(i: usize) -> u64 {
+    1u64.checked_shl(i as u32).unwrap_or(0)
+}
+
+fn compile_builtin(rule: &'static rules::Rule) -> Option<Compiled> {
+    let regex = builtin_regex(rule.pattern).ok()?;
+    let validated = !matches!(rule.check, rules::Check::None);
+    Some(Compiled {
+        id: Arc::from(rule.id),
+        detection_type: Arc::from(rule.detection_type),
+        confidence: rule.confidence,
+        regex,
+        direction: rule.direction,
+        before: rule.before,
+        after: rule.after,
+        check: rule.check,
+        emit: rule.emit,
+        gate: Some(rule.gate),
+        decode_eligible: rule.hard_block || (validated && rule.detection_type != "phone"),
+        snap_to_chars: false,
+    })
+}
+
+/// Built-in patterns run over bytes with Unicode off: `\d`, `\w`, `\b`, `\s` are ASCII.
+pub(crate) fn builtin_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+}
+
+/// Keep leftmost hits; among hits at the same start the longest; on an exact tie the earlier
+/// rule (the sort is stable and hits were pushed in rule order).
+fn remove_overlaps(out: &mut Vec<Finding>, base: usize) {
+    out[base..].sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+    });
+    let mut last_end = 0;
+    retain_from(out, base, |f| {
+        if f.start < last_end {
+            return false;
+        }
+        last_end = f.end;
+        true
+    });
+}
+
+/// `Vec::retain` over `out[base..]` only, keeping order.
+fn retain_from(out: &mut Vec<Finding>, base: usize, mut keep: impl FnMut(&Finding) -> bool) {
+    let mut write = base;
+    for read in base..out.len() {
+        if keep(&out[read]) {
+            out.swap(write, read);
+            write += 1;
+        }
+    }
+    out.truncate(write);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+//! A compiled rule and the loop that runs it over one text: regex candidate, neighbour
+//! checks, validator, then the span to report.
+
+use std::sync::Arc;
+
+use regex::bytes::Regex;
+
+use super::rules::{Check, EdgeFn, Emit, Gate};
+use crate::vocab::Direction;
+
+/// A rule ready to run: a built-in table entry or a custom rule from the configuration.
+pub(crate) struct Compiled {
+    pub id: Arc<str>,
+    pub detection_type: Arc<str>,
+    pub confidence: f64,
+    pub regex: Regex,
+    pub direction: Option<Direction>,
+    pub before: Option<EdgeFn>,
+    pub after: Option<EdgeFn>,
+    pub check: Check,
+    pub emit: Emit,
+    /// Prefilter facts the leaf must have; `None` runs the rule on every leaf (custom rules,
+    /// which rely on the regex engine's own literal prefilter).
+    pub gate: Option<Gate>,
+    /// A hit in decoded text counts only for hard-block types or validator-backed rules.
+    pub decode_eligible: bool,
+    /// Custom rules may match non-ASCII text: snap their spans to char boundaries.
+    pub snap_to_chars: bool,
+}
+
+impl Compiled {
+    pub fn runs_in(&self, direction: Direction) -> bool {
+        self.direction.is_none_or(|d| d == direction)
+    }
+
+    /// Calls `hit(start, end)` for each accepted match, left to right, until it returns false.
+    pub fn for_each_match(&self, text: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(m) = self.regex.find_at(text, at) else {
+                return;
+            };
+            let (start, end) = (m.start(), m.end());
+            if start == end {
+                at = next_char(text, start);
+                continue;
+            }
+            let edges_ok = self.before.is_none_or(|f| f(text, start))
+                && self.after.is_none_or(|f| f(text, end));
+            if !edges_ok {
+                // The reference's look-around failed here: try the next start position.
+                at = next_char(text, start);
+                continue;
+            }
+            let matched = &text[start..end];
+            let accepted = match self.check {
+                Check::None => Some(end),
+                Check::Valid(valid) => valid(matched).then_some(end),
+                Check::Trim(trim) => trim(matched).map(|len| start + len),
+            };
+            let Some(value_end) = accepted else {
+                at = end;
+                continue;
+            };
+            at = if matches!(self.check, Check::Trim(_)) {
+                value_end.max(start + 1)
+            } else {
+                end
+            };
+            let value_start = match self.emit {
+                Emit::Whole => start,
+                Emit::AssignedValue => value_end - assigned_value(&text[start..value_end]).len(),
+            };
+            let (s, e) = if self.snap_to_chars {
+                (floor_char(text, value_start), ceil_char(text, value_end))
+            } else {
+                (value_start, value_end)
+            };
+            if !hit(s, e) {
+                return;
+            }
+        }
+    }
+
+    /// Whether this rule matches anywhere in `text`.
+    pub fn matches(&self, text: &[u8]) -> bool {
+        let mut found = false;
+        self.for_each_match(text, |_, _| {
+            found = true;
+            false
+        });
+        found
+    }
+}
+
+/// The value of a `key = value` match: its trailing run of credential characters.
+pub(crate) fn assigned_value(matched: &[u8]) -> &[u8] {
+    let run = matched
+        .iter()
+        .rev()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || b"._~+/-".contains(&b))
+        .count();
+    &matched[matched.len() - run..]
+}
+
+fn is_continuation(b: u8) -> bool {
+    (0x80..0xC0).contains(&b)
+}
+
+/// The byte offset of the char after the one starting at `at`.
+fn next_char(text: &[u8], at: usize) -> usize {
+    let mut i = at + 1;
+    while text.get(i).is_some_and(|&b| is_continuation(b)) {
+        i += 1;
+    }
+    i
+}
+
+fn floor_char(text: &[u8], mut at: usize) -> usize {
+    while at > 0 && text.get(at).is_some_and(|&b| is_continuation(b)) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char(text: &[u8], mut at: usize) -> usize {
+    while text.get(at).is_some_and(|&b| is_continuation(b)) {
+        at += 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assigned_value_is_the_trailing_run() {
+        assert_eq!(assigned_value(b"password = 'hunter2hunter2'"), b"");
+        assert_eq!(
+            assigned_value(b"password = 'hunter2hunter2"),
+            b"hunter2hunter2"
+        );
+        assert_eq!(assigned_value(b"token:abc/def+ghi=="), b"");
+        assert_eq!(assigned_value(b"token:abc/def+ghi"), b"abc/def+ghi");
+    }
+
+    #[test]
+    fn char_stepping() {
+        let text = "é1".as_bytes();
+        assert_eq!(next_char(text, 0), 2);
+        assert_eq!(floor_char(text, 1), 0);
+        assert_eq!(ceil_char(text, 1), 2);
+    }
+}

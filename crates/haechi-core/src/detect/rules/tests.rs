@@ -1,0 +1,111 @@
+//! The table test: every rule compiles, carries samples, and behaves as its samples say.
+
+use super::*;
+use crate::detect::{builtin_regex, engine::Compiled, is_hard_block, BUILTIN_TYPES};
+use std::sync::Arc;
+
+fn compiled(rule: &'static Rule) -> Compiled {
+    let regex = builtin_regex(rule.pattern)
+        .unwrap_or_else(|e| panic!("rule {} does not compile: {e}", rule.id));
+    Compiled {
+        id: Arc::from(rule.id),
+        detection_type: Arc::from(rule.detection_type),
+        confidence: rule.confidence,
+        regex,
+        direction: rule.direction,
+        before: rule.before,
+        after: rule.after,
+        check: rule.check,
+        emit: rule.emit,
+        gate: Some(rule.gate),
+        decode_eligible: false,
+        snap_to_chars: false,
+    }
+}
+
+#[test]
+fn every_sample_of_every_rule() {
+    let mut failures = Vec::new();
+    for rule in builtin() {
+        let c = compiled(rule);
+        assert!(
+            !rule.samples.matches.is_empty(),
+            "{} has no true-positive samples",
+            rule.id
+        );
+        assert!(
+            !rule.samples.ignores.is_empty(),
+            "{} has no false-positive samples",
+            rule.id
+        );
+        for sample in rule.samples.matches {
+            if !c.matches(sample.as_bytes()) {
+                failures.push(format!("{}: should match {sample:?}", rule.id));
+            }
+        }
+        for (sample, why) in rule.samples.ignores {
+            assert!(
+                !why.is_empty(),
+                "{}: say why {sample:?} must not match",
+                rule.id
+            );
+            if c.matches(sample.as_bytes()) {
+                failures.push(format!("{}: must not match {sample:?} ({why})", rule.id));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn table_is_consistent() {
+    let rules: Vec<&Rule> = builtin().collect();
+    assert!(
+        rules.len() <= 64,
+        "the prefilter has one bit per built-in rule"
+    );
+    for (i, rule) in rules.iter().enumerate() {
+        assert!(
+            rules[..i].iter().all(|r| r.id != rule.id),
+            "duplicate rule id {}",
+            rule.id
+        );
+        assert_eq!(
+            rule.hard_block,
+            is_hard_block(rule.detection_type),
+            "{}",
+            rule.id
+        );
+        assert!(BUILTIN_TYPES.contains(&rule.detection_type), "{}", rule.id);
+        assert!((0.0..=1.0).contains(&rule.confidence), "{}", rule.id);
+        for anchor in rule.gate.anchors {
+            assert!(!anchor.is_empty(), "{}: empty anchor", rule.id);
+        }
+    }
+    for ty in BUILTIN_TYPES {
+        assert!(
+            rules.iter().any(|r| r.detection_type == *ty),
+            "no rule emits {ty}"
+        );
+    }
+}
+
+/// A gate must never reject text its rule would match: check every positive sample against
+/// the rule's own gate.
+#[test]
+fn gates_admit_every_positive_sample() {
+    let rules: Vec<&'static Rule> = builtin().collect();
+    let prefilter = crate::detect::prefilter::Prefilter::new(
+        rules.iter().enumerate().map(|(i, r)| (1u64 << i, &r.gate)),
+    );
+    for (i, rule) in rules.iter().enumerate() {
+        for sample in rule.samples.matches {
+            let profile = prefilter.profile(sample.as_bytes());
+            assert!(
+                profile.admits(&rule.gate, 1u64 << i),
+                "{} gate rejects {sample:?}",
+                rule.id
+            );
+        }
+    }
+}
