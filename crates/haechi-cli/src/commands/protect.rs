@@ -7,7 +7,7 @@ use haechi_core::audit::ProtectSummary;
 use haechi_core::config::Config;
 use haechi_core::protect::{ProtectContext, ProtectOutcome, Protector};
 use haechi_core::vocab::{Direction, Mode};
-use serde_json::json;
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::cli::DirectionArg;
