@@ -346,3 +346,23 @@ fn long_decimals_re_verify_after_a_round_trip_through_the_file() {
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid, "{:?}", outcome.failure);
 }
+
+#[test]
+fn options_come_from_the_config() {
+    let mut config = haechi_core::config::defaults::default_config();
+    assert_eq!(
+        JsonlOptions::from_config(&config.audit),
+        JsonlOptions::default()
+    );
+    config.audit.anchor.mode = "file".into();
+    config.audit.anchor.path = Some(".haechi/audit.anchor.jsonl".into());
+    let options = JsonlOptions::from_config(&config.audit);
+    assert_eq!(
+        options.anchor,
+        Some(AnchorSettings {
+            path: ".haechi/audit.anchor.jsonl".into(),
+            every_records: 1
+        })
+    );
+    assert_eq!(options.fsync, FsyncPolicy::EveryBatch);
+}

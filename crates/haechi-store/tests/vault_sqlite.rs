@@ -421,3 +421,14 @@ fn processes_tokenizing_at_once_keep_every_record() {
     let some = ok(vault.export_metadata(Some("email"))).remove(0).token;
     assert!(ok(vault.reveal(&some)).plaintext.ends_with("@example.com"));
 }
+
+#[test]
+fn settings_and_path_come_from_the_default_config() {
+    let config = haechi_core::config::defaults::default_config();
+    let settings = VaultSettings::from_config(&config.token_vault);
+    assert_eq!(settings, VaultSettings::default());
+    assert_eq!(
+        vault_db_path(Path::new(&config.token_vault.path)),
+        Path::new(".haechi/token-vault.sqlite3")
+    );
+}
