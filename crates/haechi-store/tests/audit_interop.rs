@@ -137,7 +137,8 @@ fn sample_event(i: u64) -> Map<String, Value> {
         "detections": [{"type": "secret", "ruleId": "openai_api_key", "path": "key_aa11bb22cc33",
                         "kind": "value", "confidence": 0.99, "action": "block", "enforced": true}],
         "summary": {"detectionCount": 1, "byType": {"secret": 1}, "byAction": {"block": 1}},
-        "numbers": [1e21, 1.5e-7, 0.30000000000000004, 9007199254740994u64, 123e18, 5e-324],
+        "numbers": [1e21, 1.5e-7, 0.30000000000000004, 9007199254740994u64, 123e18, 5e-324,
+                    f64::from_bits(6401977852721029802), 1.0 / 3.0],
         "😀": "emoji key", "\u{ff61}": "halfwidth key", "Zeta": 1, "alpha": 2, "é": 3,
         "text": "tab\tnewline\nquote\"ctrl\u{1} 한글"
     }) {

@@ -324,3 +324,45 @@ fn processes_appending_at_once_keep_one_chain() {
     assert!(outcome.valid, "{:?}", outcome.failure);
     assert_eq!(outcome.records as usize, expected);
 }
+
+#[test]
+fn long_decimals_re_verify_after_a_round_trip_through_the_file() {
+    // serde_json's default parser reads this double's shortest text one unit off; the verifier
+    // must read it exactly or a valid record fails its hash.
+    let dir = ok(tempfile::tempdir());
+    let path = dir.path().join("audit.jsonl");
+    let mut tricky = event("floats");
+    let values: Vec<f64> = [
+        6401977852721029802u64,
+        4596373779694328218,
+        4607182418800017409,
+    ]
+    .into_iter()
+    .map(f64::from_bits)
+    .chain([0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e21, 1.5e-7])
+    .collect();
+    tricky.insert("confidences".into(), json!(values));
+    ok(sink(&path).record(tricky));
+    let outcome = ok(verify_file(&path));
+    assert!(outcome.valid, "{:?}", outcome.failure);
+}
+
+#[test]
+fn options_come_from_the_config() {
+    let mut config = haechi_core::config::defaults::default_config();
+    assert_eq!(
+        JsonlOptions::from_config(&config.audit),
+        JsonlOptions::default()
+    );
+    config.audit.anchor.mode = "file".into();
+    config.audit.anchor.path = Some(".haechi/audit.anchor.jsonl".into());
+    let options = JsonlOptions::from_config(&config.audit);
+    assert_eq!(
+        options.anchor,
+        Some(AnchorSettings {
+            path: ".haechi/audit.anchor.jsonl".into(),
+            every_records: 1
+        })
+    );
+    assert_eq!(options.fsync, FsyncPolicy::EveryBatch);
+}

@@ -12,6 +12,7 @@ pub mod canonical;
 pub mod chain;
 pub mod event;
 pub mod memory;
+pub mod parse;
 pub mod sanitize;
 pub mod summary;
 pub mod verify;
@@ -20,6 +21,7 @@ pub use canonical::{canonical_json, js_number, js_stringify, CANONICALIZATION};
 pub use chain::{chain_event, expected_event_hash, ChainHead, HASH_ALG, INTEGRITY_KEY};
 pub use event::{AuditDetection, AuditIdentity, ProtectEvent, ProtectSummary, SCHEMA_VERSION};
 pub use memory::MemoryAuditSink;
+pub use parse::parse_js_json;
 pub use sanitize::{is_forbidden_key, is_vault_token_id, sanitize_event, FORBIDDEN_KEYS};
 pub use summary::AuditSummary;
 pub use verify::{

@@ -12,6 +12,7 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 
 use super::chain::{expected_event_hash, integer, INTEGRITY_KEY};
+use super::parse::parse_js_json;
 
 /// Why a chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +222,7 @@ impl<'a> ChainVerifier<'a> {
     }
 
     fn check(&self, line: &[u8]) -> Result<String, FailureKind> {
-        let record: Value = serde_json::from_slice(line).map_err(|_| FailureKind::InvalidJson)?;
+        let record = parse_js_json(line).ok_or(FailureKind::InvalidJson)?;
         let integrity = record.get(INTEGRITY_KEY).filter(|v| is_truthy(v));
         let Some(integrity) = integrity else {
             return Err(FailureKind::MissingIntegrity);

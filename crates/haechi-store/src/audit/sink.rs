@@ -57,6 +57,24 @@ impl Default for JsonlOptions {
     }
 }
 
+impl JsonlOptions {
+    /// Options for a validated `audit` config block: anchoring every record when
+    /// `audit.anchor.mode` is `file`, fsync after every batch.
+    pub fn from_config(config: &haechi_core::config::model::AuditConfig) -> Self {
+        let anchor = match (config.anchor.mode.as_str(), &config.anchor.path) {
+            ("file", Some(path)) => Some(AnchorSettings {
+                path: PathBuf::from(path),
+                every_records: 1,
+            }),
+            _ => None,
+        };
+        JsonlOptions {
+            anchor,
+            ..JsonlOptions::default()
+        }
+    }
+}
+
 /// Where this sink last left the file: enough to trust the cached head without reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Cached {

@@ -49,6 +49,15 @@ impl Default for VaultSettings {
 }
 
 impl VaultSettings {
+    /// The settings of a validated `tokenVault` config block.
+    pub fn from_config(config: &haechi_core::config::model::TokenVaultConfig) -> Self {
+        VaultSettings {
+            retention_days: config.retention_days,
+            deterministic: config.deterministic,
+            deterministic_types: config.deterministic_types.clone(),
+        }
+    }
+
     fn is_deterministic(&self, detection_type: &str) -> bool {
         self.deterministic
             && self
