@@ -11,7 +11,7 @@ use haechi_core::config::{load_config_str, Config};
 use haechi_core::protect::{Collaborators, Protector};
 use haechi_core::seams::{ProviderError, TokenRequest, Tokenizer};
 use haechi_crypto::LocalKeyProvider;
-use haechi_store::audit::{AnchorSettings, JsonlAuditSink, JsonlOptions};
+use haechi_store::audit::{JsonlAuditSink, JsonlOptions};
 use haechi_store::vault::{vault_db_path, SqliteTokenVault, VaultSettings};
 
 /// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
@@ -90,24 +90,7 @@ pub fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
 
 /// The JSONL audit log named by `audit.path` (fsync after every batch).
 pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
-    let anchor = (config.audit.anchor.mode == "file")
-        .then(|| {
-            config
-                .audit
-                .anchor
-                .path
-                .as_ref()
-                .map(|path| AnchorSettings {
-                    path: PathBuf::from(path),
-                    every_records: config.audit.anchor.every_records,
-                })
-        })
-        .flatten();
-    let options = JsonlOptions {
-        anchor,
-        ..JsonlOptions::default()
-    };
-    let sink = JsonlAuditSink::new(&config.audit.path, options)
+    let sink = JsonlAuditSink::new(&config.audit.path, JsonlOptions::from_config(&config.audit))
         .with_context(|| format!("cannot open audit log {}", config.audit.path))?;
     Ok(Arc::new(sink))
 }
@@ -137,11 +120,7 @@ impl LazyVault {
     pub fn new(config: &Config, crypto: Arc<LocalKeyProvider>) -> Self {
         LazyVault {
             path: vault_db_path(Path::new(&config.token_vault.path)),
-            settings: VaultSettings {
-                retention_days: config.token_vault.retention_days,
-                deterministic: config.token_vault.deterministic,
-                deterministic_types: config.token_vault.deterministic_types.clone(),
-            },
+            settings: VaultSettings::from_config(&config.token_vault),
             crypto,
             vault: OnceLock::new(),
         }

@@ -64,7 +64,7 @@ impl JsonlOptions {
         let anchor = match (config.anchor.mode.as_str(), &config.anchor.path) {
             ("file", Some(path)) => Some(AnchorSettings {
                 path: PathBuf::from(path),
-                every_records: 1,
+                every_records: config.anchor.every_records,
             }),
             _ => None,
         };
