@@ -13,6 +13,7 @@
 //! traits in [`seams`], so every rule and decision here is unit-testable.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod hash;

@@ -4,26 +4,13 @@
 //! One deliberate difference: a date-time without `Z` or an offset is local time to JavaScript,
 //! which makes an expiry depend on the host's time zone. We refuse it instead of guessing.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::error::CryptoError;
 
 /// JavaScript's time value range: ±8.64e15 ms around the epoch.
 const MAX_MILLIS: i64 = 8_640_000_000_000_000;
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_millis() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(elapsed) => i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
-    }
-}
-
-/// `new Date().toISOString()`.
-pub(crate) fn now_iso() -> String {
-    iso_from_millis(now_millis())
-}
+pub(crate) use haechi_core::clock::{iso_now as now_iso, now_ms as now_millis};
 
 /// `new Date(ms).toISOString()`: `YYYY-MM-DDTHH:mm:ss.sssZ`, with `±YYYYYY` outside 0000–9999.
 pub(crate) fn iso_from_millis(ms: i64) -> String {

@@ -7,7 +7,6 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::clock;
 use super::error::VaultError;
 use super::records::{self, VaultRecord};
 
@@ -74,7 +73,7 @@ fn to_record(token: &str, entry: &Map<String, Value>) -> Option<VaultRecord> {
         token: token.to_owned(),
         detection_type: entry.get("type")?.as_str()?.to_owned(),
         created_at: entry.get("createdAt")?.as_str()?.to_owned(),
-        expires_ms: expires_at.as_deref().and_then(clock::parse_ms),
+        expires_ms: expires_at.as_deref().and_then(haechi_core::clock::parse_ms),
         expires_at,
         metadata: records::sanitize_metadata(entry.get("metadata").cloned().unwrap_or(Value::Null)),
         envelope,

@@ -5,7 +5,6 @@
 //! `tokenize` batch is one `BEGIN IMMEDIATE` transaction, which also prunes expired rows;
 //! several processes may share one database (WAL, 5 s busy timeout).
 
-mod clock;
 mod error;
 mod ids;
 mod import;
@@ -179,14 +178,14 @@ impl SqliteTokenVault {
             planned.push((token, deterministic));
         }
 
-        let now = clock::now_ms();
-        let expires_ms = clock::add_days(now, self.settings.retention_days).ok_or(
+        let now = haechi_core::clock::now_ms();
+        let expires_ms = haechi_core::clock::add_days(now, self.settings.retention_days).ok_or(
             VaultError::InvalidSettings("retentionDays puts token expiry outside years 1970-9999"),
         )?;
-        let created_at = clock::iso(now).ok_or(VaultError::InvalidSettings(
+        let created_at = haechi_core::clock::iso(now).ok_or(VaultError::InvalidSettings(
             "the system clock is outside years 1970-9999",
         ))?;
-        let expires_at = clock::iso(expires_ms).ok_or(VaultError::InvalidSettings(
+        let expires_at = haechi_core::clock::iso(expires_ms).ok_or(VaultError::InvalidSettings(
             "retentionDays puts token expiry outside years 1970-9999",
         ))?;
 
@@ -244,7 +243,7 @@ impl SqliteTokenVault {
         context: Option<&Value>,
     ) -> Result<Revealed, VaultError> {
         let record = self.load(token)?.ok_or(VaultError::UnknownToken)?;
-        if record.is_expired(clock::now_ms()) {
+        if record.is_expired(haechi_core::clock::now_ms()) {
             return Err(VaultError::Expired);
         }
         let plaintext = record.decrypt(self.crypto.as_ref(), context)?;
@@ -258,7 +257,7 @@ impl SqliteTokenVault {
     /// Restores the values of `tokens` (unknown, expired or undecryptable ones are counted in
     /// `skipped`). Not gated by a reveal policy: the caller limits it to a request's tokens.
     pub fn detokenize(&self, tokens: &[&str]) -> Result<Detokenized, VaultError> {
-        let now = clock::now_ms();
+        let now = haechi_core::clock::now_ms();
         let mut out = Detokenized::default();
         for token in tokens {
             let restored = match self.load(token)? {
@@ -283,7 +282,7 @@ impl SqliteTokenVault {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(self.db_err("begin a write on"))?;
-        records::prune_expired(&tx, clock::now_ms()).map_err(self.db_err("prune"))?;
+        records::prune_expired(&tx, haechi_core::clock::now_ms()).map_err(self.db_err("prune"))?;
         let deleted = records::delete(&tx, token).map_err(self.db_err("delete from"))?;
         tx.commit().map_err(self.db_err("commit to"))?;
         Ok(deleted)
@@ -292,7 +291,7 @@ impl SqliteTokenVault {
     /// Deletes every expired token; returns how many.
     pub fn purge_expired(&self) -> Result<u64, VaultError> {
         let conn = self.lock();
-        records::prune_expired(&conn, clock::now_ms()).map_err(self.db_err("prune"))
+        records::prune_expired(&conn, haechi_core::clock::now_ms()).map_err(self.db_err("prune"))
     }
 
     /// Token metadata (never values), in creation order, optionally of one type only.

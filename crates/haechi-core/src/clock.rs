@@ -1,5 +1,6 @@
 //! Timestamps as the reference writes them: `Date.prototype.toISOString()` in UTC with
-//! milliseconds, and retention arithmetic in whole milliseconds.
+//! milliseconds, and retention arithmetic in whole milliseconds. Shared by the audit events,
+//! the vault and the key file.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +13,7 @@ const MS_PER_DAY: f64 = 24.0 * 60.0 * 60.0 * 1000.0;
 const MAX_MS: i64 = 253_402_300_799_999;
 
 /// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(elapsed) => i64::try_from(elapsed.as_millis()).unwrap_or(MAX_MS),
         Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(0),
@@ -21,13 +22,18 @@ pub(crate) fn now_ms() -> i64 {
 
 /// `now + days`, truncated to a whole millisecond as `new Date(ms)` does; `None` when the
 /// result is outside what an ISO timestamp with a 4-digit year can say.
-pub(crate) fn add_days(now: i64, days: f64) -> Option<i64> {
+pub fn add_days(now: i64, days: f64) -> Option<i64> {
     let ms = (now as f64 + days * MS_PER_DAY).trunc();
     (ms.is_finite() && (0.0..=MAX_MS as f64).contains(&ms)).then_some(ms as i64)
 }
 
+/// Now, as `new Date().toISOString()` writes it.
+pub fn iso_now() -> String {
+    iso(now_ms()).unwrap_or_else(|| String::from("1970-01-01T00:00:00.000Z"))
+}
+
 /// `new Date(ms).toISOString()` for years 1970..=9999.
-pub(crate) fn iso(ms: i64) -> Option<String> {
+pub fn iso(ms: i64) -> Option<String> {
     let nanos = i128::from(ms).checked_mul(1_000_000)?;
     let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
     at.format(format_description!(
@@ -38,7 +44,7 @@ pub(crate) fn iso(ms: i64) -> Option<String> {
 
 /// `Date.parse` for the ISO timestamps vault records carry; `None` when unparsable (such a
 /// record never expires, as in the reference, where `NaN < now` is false).
-pub(crate) fn parse_ms(text: &str) -> Option<i64> {
+pub fn parse_ms(text: &str) -> Option<i64> {
     let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
 }
