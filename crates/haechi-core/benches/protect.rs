@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use haechi_core::config::default_config;
-use haechi_core::protect::{Collaborators, ProtectContext, Protector};
+use haechi_core::protect::walk::{walk, Leaf, LeafVisitor, Segment};
+use haechi_core::protect::{Collaborators, ProtectContext, ProtectError, Protector};
 use haechi_core::seams::{AuditSink, ProviderError};
-use haechi_core::vocab::{Direction, Mode};
+use haechi_core::vocab::{Direction, LeafKind, Mode};
 use serde_json::{json, Map, Value};
 
 #[derive(Default)]
@@ -103,6 +104,57 @@ fn bench_protect(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The walk alone (parse, paths, shape hash): the floor under the pipeline.
+    let mut group = c.benchmark_group("walk_only");
+    for (name, payload) in &cases {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| walk(black_box(payload), 256, &mut Discard).map(|hash| hash.len()))
+        });
+    }
+    group.finish();
+
+    // Detection alone over every leaf, without the walk.
+    let detector = protector.detector();
+    let mut group = c.benchmark_group("detect_only");
+    for (name, payload) in &cases {
+        let mut leaves = Collect::default();
+        if walk(payload, 256, &mut leaves).is_err() {
+            continue;
+        }
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_function(*name, |b| {
+            let mut findings = Vec::new();
+            b.iter(|| {
+                for (kind, text) in &leaves.0 {
+                    findings.clear();
+                    detector.scan(black_box(text), *kind, Direction::Request, &mut findings);
+                }
+                findings.len()
+            })
+        });
+    }
+    group.finish();
+}
+
+struct Discard;
+
+impl<'a> LeafVisitor<'a> for Discard {
+    fn leaf(&mut self, _path: &[Segment<'a>], leaf: Leaf<'a>) -> Result<(), ProtectError> {
+        black_box(leaf);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Collect(Vec<(LeafKind, String)>);
+
+impl<'a> LeafVisitor<'a> for Collect {
+    fn leaf(&mut self, _path: &[Segment<'a>], leaf: Leaf<'a>) -> Result<(), ProtectError> {
+        self.0.push((leaf.kind, leaf.text.into_owned()));
+        Ok(())
+    }
 }
 
 criterion_group!(benches, bench_protect);

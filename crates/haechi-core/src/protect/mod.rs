@@ -31,7 +31,7 @@ use crate::vocab::{Action, Direction, LeafKind};
 pub use context::ProtectContext;
 use precision::{PrecisionControls, Removal};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
-use walk::{path_text, walk, Leaf, LeafVisitor, Segment};
+use walk::{walk, Leaf, LeafVisitor, PathHashes, Segment};
 
 /// Why a payload could not be protected. The pipeline fails closed: on any error nothing may
 /// be forwarded. Messages never carry payload values.
@@ -206,6 +206,7 @@ impl Protector {
             hits: Vec::new(),
             decided: Vec::new(),
             summary: ProtectSummary::default(),
+            paths: PathHashes::default(),
         };
         let shape_hash = walk(text, self.max_nesting_depth, &mut scan)?;
         let Scan {
@@ -495,6 +496,7 @@ struct Scan<'p, 'a> {
     hits: Vec<HitLeaf<'a>>,
     decided: Vec<Decided>,
     summary: ProtectSummary,
+    paths: PathHashes,
 }
 
 impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
@@ -513,7 +515,7 @@ impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
         if self.findings.is_empty() {
             return Ok(());
         }
-        let path: Arc<str> = Arc::from(path_text(path));
+        let path: Arc<str> = Arc::from(self.paths.text(path));
         let leaf_index = self.hits.len();
         let mut kept = 0;
         for finding in self.findings.drain(..) {

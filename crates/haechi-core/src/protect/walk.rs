@@ -4,6 +4,9 @@
 //! hash is computed in the same pass. Depth is bounded without recursion.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::ops::Range;
 
 use jiter::{Jiter, JiterError, Peek};
@@ -40,24 +43,42 @@ pub trait LeafVisitor<'a> {
 /// The reference's PII-safe path text: `key_<shortHash(key)>` segments joined by `.`, array
 /// indices as `[i]` (e.g. `key_8a3...[0].key_9f1...`).
 pub fn path_text(path: &[Segment<'_>]) -> String {
-    let mut out = String::with_capacity(path.len() * 17);
-    for (position, segment) in path.iter().enumerate() {
-        match segment {
-            Segment::Index(index) => {
-                out.push('[');
-                out.push_str(&index.to_string());
-                out.push(']');
-            }
-            Segment::Key(key) => {
-                if position > 0 {
-                    out.push('.');
+    PathHashes::default().text(path)
+}
+
+/// Path text with each distinct key hashed once per payload (deep or repetitive payloads repeat
+/// the same keys many times).
+#[derive(Default)]
+pub struct PathHashes {
+    hashes: HashMap<String, String>,
+}
+
+impl PathHashes {
+    pub fn text(&mut self, path: &[Segment<'_>]) -> String {
+        let mut out = String::with_capacity(path.len() * 17);
+        for (position, segment) in path.iter().enumerate() {
+            match segment {
+                Segment::Index(index) => {
+                    let _ = write!(out, "[{index}]");
                 }
-                out.push_str("key_");
-                out.push_str(&short_hash(key.as_bytes()));
+                Segment::Key(key) => {
+                    if position > 0 {
+                        out.push('.');
+                    }
+                    out.push_str("key_");
+                    match self.hashes.get(key.as_ref()) {
+                        Some(hash) => out.push_str(hash),
+                        None => {
+                            let hash = short_hash(key.as_bytes());
+                            out.push_str(&hash);
+                            self.hashes.insert(key.to_string(), hash);
+                        }
+                    }
+                }
             }
         }
+        out
     }
-    out
 }
 
 enum Frame {
@@ -291,8 +312,7 @@ impl ShapeHasher {
             value.encode_utf16().count()
         };
         self.push(br#"{"type":"string","length":"#);
-        self.push(length.to_string().as_bytes());
-        self.push(b"}");
+        let _ = write!(self.buffer, "{length}}}");
     }
 
     /// A key as JSON.stringify writes it. Unescaped raw content is already in that form.
