@@ -1,5 +1,7 @@
 //! End-to-end tests of the `haechi` binary, each in its own temporary directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

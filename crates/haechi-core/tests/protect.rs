@@ -1,5 +1,7 @@
 //! The protect pipeline end to end, with in-memory collaborators.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

@@ -1,6 +1,8 @@
 //! Property tests: protect never panics on any JSON, and in enforce mode no detected value
 //! survives into the output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 use std::sync::Arc;
 
 use haechi_core::audit::MemoryAuditSink;

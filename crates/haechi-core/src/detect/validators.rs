@@ -55,7 +55,7 @@ pub fn luhn(text: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A bare 13-digit run whose value reads as epoch milliseconds between 2001-09 and 2096
