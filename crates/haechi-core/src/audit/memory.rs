@@ -1,65 +1,77 @@
-//! An in-memory audit sink for tests: sanitizes and chains like the file sink, keeps records.
+//! An in-memory audit store for tests and embedding: the same chain as the file, kept in memory.
 
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{Map, Value};
 
-use super::canonical::js_stringify;
-use super::chain::{chain_event, ChainHead};
-use super::sanitize::sanitize_event;
-use crate::seams::{AuditSink, ProviderError};
+use super::chain::ChainHead;
+use super::log::{AuditLog, AuditStore, SealedRecord};
+use crate::seams::ProviderError;
 
 #[derive(Debug, Default)]
 struct State {
-    records: Vec<Map<String, Value>>,
+    lines: Vec<String>,
     head: Option<ChainHead>,
 }
 
-/// Keeps chained records in memory. Appends are serialized by a mutex, so the chain never forks.
+/// Keeps chained lines in memory; a mutex is the exclusive section, so the chain never forks.
 #[derive(Debug, Default)]
-pub struct MemoryAuditSink {
+pub struct MemoryAuditStore {
     state: Mutex<State>,
 }
 
-impl MemoryAuditSink {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The chained records so far, oldest first.
-    pub fn records(&self) -> Vec<Map<String, Value>> {
-        self.lock().records.clone()
-    }
-
-    /// The records as JSONL lines, as the file sink would write them.
-    pub fn lines(&self) -> Vec<String> {
-        self.lock()
-            .records
-            .iter()
-            .map(|record| js_stringify(&Value::Object(record.clone())))
-            .collect()
-    }
-
-    pub fn head(&self) -> Option<ChainHead> {
-        self.lock().head.clone()
-    }
-
+impl MemoryAuditStore {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere cannot leave the chain half-written: each append is one push.
+        // Each append is a single extend after sealing, so a poisoned state is still consistent.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl AuditSink for MemoryAuditSink {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        let event = sanitize_event(event);
+impl AuditStore for MemoryAuditStore {
+    fn append_exclusive(
+        &self,
+        seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
         let mut state = self.lock();
-        let (record, head) = chain_event(event, state.head.as_ref());
-        state.records.push(record);
-        state.head = Some(head);
-        Ok(())
+        let records = seal(state.head.as_ref());
+        if let Some(last) = records.last() {
+            state.head = Some(last.head.clone());
+        }
+        state
+            .lines
+            .extend(records.into_iter().map(|record| record.line));
+        Ok(state.head.clone())
+    }
+}
+
+/// An audit log kept in memory.
+pub type MemoryAuditSink = AuditLog<MemoryAuditStore>;
+
+impl AuditLog<MemoryAuditStore> {
+    pub fn new() -> Self {
+        AuditLog::with_store(MemoryAuditStore::default())
+    }
+
+    /// The records as JSONL lines, as the file store would write them, oldest first.
+    pub fn lines(&self) -> Vec<String> {
+        self.store().lock().lines.clone()
+    }
+
+    /// The chained records, oldest first.
+    pub fn records(&self) -> Vec<Map<String, Value>> {
+        self.lines()
+            .iter()
+            .filter_map(|line| match serde_json::from_str(line) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn current_head(&self) -> Option<ChainHead> {
+        self.store().lock().head.clone()
     }
 }
 
@@ -67,6 +79,7 @@ impl AuditSink for MemoryAuditSink {
 mod tests {
     use super::*;
     use crate::audit::verify::verify_lines;
+    use crate::seams::AuditSink;
     use serde_json::json;
     use std::sync::Arc;
 
@@ -94,7 +107,7 @@ mod tests {
         let outcome = verify_lines(&lines);
         assert!(outcome.valid);
         assert_eq!(outcome.records, 100);
-        assert_eq!(outcome.head_hash, sink.head().map(|h| h.event_hash));
+        assert_eq!(outcome.head_hash, sink.current_head().map(|h| h.event_hash));
         assert!(lines
             .iter()
             .all(|l| !l.contains("raw value") && l.contains("\"secret\":1")));

@@ -2,7 +2,8 @@
 //!
 //! Nothing here touches a file. A sink (the JSONL file in `haechi-store`, [`MemoryAuditSink`]
 //! in tests) runs every event through [`sanitize_event`] then [`chain_event`] under its own
-//! exclusive section, and writes [`js_stringify`] of the record as one line. Verification is
+//! exclusive section ([`AuditLog`] over an [`AuditStore`]), and writes [`js_stringify`] of the
+//! record as one line. Verification is
 //! [`verify_lines`]; `haechi report` is [`AuditSummary`].
 //!
 //! Formats are the reference's (Haechi 1.7): `json-stable-v1` canonical JSON, SHA-256 as
@@ -11,6 +12,7 @@
 pub mod canonical;
 pub mod chain;
 pub mod event;
+pub mod log;
 pub mod memory;
 pub mod parse;
 pub mod sanitize;
@@ -20,7 +22,8 @@ pub mod verify;
 pub use canonical::{canonical_json, js_number, js_stringify, CANONICALIZATION};
 pub use chain::{chain_event, expected_event_hash, ChainHead, HASH_ALG, INTEGRITY_KEY};
 pub use event::{AuditDetection, AuditIdentity, ProtectEvent, ProtectSummary, SCHEMA_VERSION};
-pub use memory::MemoryAuditSink;
+pub use log::{seal_batch, AuditLog, AuditStore, SealedRecord};
+pub use memory::{MemoryAuditSink, MemoryAuditStore};
 pub use parse::parse_js_json;
 pub use sanitize::{is_forbidden_key, is_vault_token_id, sanitize_event, FORBIDDEN_KEYS};
 pub use summary::AuditSummary;
@@ -28,11 +31,3 @@ pub use verify::{
     verify_lines, verify_lines_anchored, AnchorIndex, AnchorSummary, ChainVerifier, FailureKind,
     VerifyFailure, VerifyOutcome,
 };
-
-/// Sanitizes then chains an event: what every sink does inside its exclusive section.
-pub fn seal(
-    event: serde_json::Map<String, serde_json::Value>,
-    previous: Option<&ChainHead>,
-) -> (serde_json::Map<String, serde_json::Value>, ChainHead) {
-    chain_event(sanitize_event(event), previous)
-}

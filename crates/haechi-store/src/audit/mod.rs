@@ -8,4 +8,4 @@ mod tail;
 
 pub use error::{AuditStoreError, NotWritable};
 pub use read::{check_writable, read_anchors, read_summary, verify_file, verify_file_anchored};
-pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions};
+pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions, JsonlStore};

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use haechi_core::audit::{chain_event, js_stringify, sanitize_event, ChainHead};
+use haechi_core::audit::{js_stringify, AuditLog, AuditStore, ChainHead, SealedRecord};
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
 
@@ -89,15 +89,58 @@ struct FileIdentity {
     inode: u64,
 }
 
-/// Appends audit events to a JSONL file as one unforked hash chain.
+/// The JSONL file under the audit chain: appends sealed lines under an exclusive OS file lock,
+/// reading the chain head from the end of the file (cached while the file is unchanged).
 #[derive(Debug)]
-pub struct JsonlAuditSink {
+pub struct JsonlStore {
     path: PathBuf,
     options: JsonlOptions,
     cache: Mutex<Option<Cached>>,
 }
 
+/// Appends audit events to a JSONL file as one unforked hash chain: the core chain math
+/// ([`AuditLog`]) over a [`JsonlStore`].
+#[derive(Debug)]
+pub struct JsonlAuditSink {
+    log: AuditLog<JsonlStore>,
+}
+
 impl JsonlAuditSink {
+    pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Result<Self, AuditStoreError> {
+        Ok(JsonlAuditSink {
+            log: AuditLog::with_store(JsonlStore::new(path, options)?),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.log.store().path
+    }
+
+    /// Sanitizes, chains and appends `events` with one write (and at most one fsync).
+    /// Returns the new chain head (`None` only for an empty batch on an empty log).
+    pub fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        self.log.append_batch(events)
+    }
+
+    /// The current chain head, read under the lock (`None` for an empty or missing log).
+    pub fn head(&self) -> Result<Option<ChainHead>, ProviderError> {
+        if !self.path().exists() {
+            return Ok(None);
+        }
+        self.log.head()
+    }
+}
+
+impl AuditSink for JsonlAuditSink {
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        self.log.record(event)
+    }
+}
+
+impl JsonlStore {
     pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Result<Self, AuditStoreError> {
         if options
             .anchor
@@ -106,30 +149,23 @@ impl JsonlAuditSink {
         {
             return Err(AuditStoreError::InvalidAnchorCadence);
         }
-        Ok(JsonlAuditSink {
+        Ok(JsonlStore {
             path: path.into(),
             options,
             cache: Mutex::new(None),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Sanitizes, chains and appends `events` with one write (and at most one fsync).
-    /// Returns the new chain head (`None` only for an empty batch on an empty log).
-    pub fn append_batch(
+    /// Appends what `seal` returns for the current head with one write (and at most one fsync).
+    fn append_sealed(
         &self,
-        events: Vec<Map<String, Value>>,
+        seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
     ) -> Result<Option<ChainHead>, AuditStoreError> {
-        let events: Vec<Map<String, Value>> = events.into_iter().map(sanitize_event).collect();
         let mut cache = self.lock_cache();
-
         let (mut file, created) = self.open_log()?;
         file.lock()
             .map_err(|e| AuditStoreError::io("lock", &self.path, e))?;
-        let result = self.append_locked(&mut file, events, &mut cache);
+        let result = self.append_locked(&mut file, seal, &mut cache);
         // Closing the file releases the lock; unlock first so a close delay cannot hold it.
         let _ = file.unlock();
         let head = result?;
@@ -139,18 +175,10 @@ impl JsonlAuditSink {
         Ok(head)
     }
 
-    /// The current chain head, read under the lock (`None` for an empty or missing log).
-    pub fn head(&self) -> Result<Option<ChainHead>, AuditStoreError> {
-        if !self.path.exists() {
-            return Ok(None);
-        }
-        self.append_batch(Vec::new())
-    }
-
     fn append_locked(
         &self,
         file: &mut File,
-        events: Vec<Map<String, Value>>,
+        seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
         cache: &mut Option<Cached>,
     ) -> Result<Option<ChainHead>, AuditStoreError> {
         let meta = file
@@ -183,7 +211,8 @@ impl JsonlAuditSink {
                 }
             },
         };
-        if events.is_empty() {
+        let records = seal(head.as_ref());
+        if records.is_empty() {
             *cache = Some(Cached {
                 identity,
                 len,
@@ -192,22 +221,20 @@ impl JsonlAuditSink {
             return Ok(head);
         }
 
-        let mut buffer = String::with_capacity(events.len() * 768);
+        let mut buffer = String::with_capacity(records.iter().map(|r| r.line.len() + 1).sum());
         if needs_newline {
             buffer.push('\n');
         }
         let mut anchors = String::new();
-        for event in events {
-            let (record, next) = chain_event(event, head.as_ref());
-            let record = Value::Object(record);
-            buffer.push_str(&js_stringify(&record));
+        for record in records {
+            buffer.push_str(&record.line);
             buffer.push('\n');
             if let Some(anchor) = &self.options.anchor {
-                if next.sequence % anchor.every_records == 0 {
-                    anchors.push_str(&anchor_line(&next, record.get("timestamp")));
+                if record.head.sequence.is_multiple_of(anchor.every_records) {
+                    anchors.push_str(&anchor_line(&record.head, record.timestamp.as_ref()));
                 }
             }
-            head = Some(next);
+            head = Some(record.head);
         }
 
         if let Err(error) = file.write_all(buffer.as_bytes()) {
@@ -259,11 +286,12 @@ impl JsonlAuditSink {
     }
 }
 
-impl AuditSink for JsonlAuditSink {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        self.append_batch(vec![event])
-            .map(|_| ())
-            .map_err(ProviderError::from)
+impl AuditStore for JsonlStore {
+    fn append_exclusive(
+        &self,
+        seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        self.append_sealed(seal).map_err(ProviderError::from)
     }
 }
 

@@ -1,0 +1,89 @@
+//! The chain over a store: [`AuditLog`] sanitizes and chains events (the math stays here) and
+//! hands the sealed lines to an [`AuditStore`], which only has to append them in order under an
+//! exclusive section. The JSONL file is one store; a shared store (e.g. Redis) plugs in the same
+//! way without touching the math.
+
+use serde_json::{Map, Value};
+
+use super::canonical::js_stringify;
+use super::chain::{chain_event, ChainHead};
+use super::sanitize::sanitize_event;
+use crate::seams::{AuditSink, ProviderError};
+
+/// One chained record, rendered as the line the store writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    /// The record as one JSON line (no trailing newline).
+    pub line: String,
+    /// The chain head after this record.
+    pub head: ChainHead,
+    /// The record's `timestamp`, for stores that keep an anchor stream.
+    pub timestamp: Option<Value>,
+}
+
+/// Storage under the audit chain.
+pub trait AuditStore: Send + Sync {
+    /// With exclusive access to the log (no other writer, in this process or any other, may
+    /// append meanwhile), call `seal` exactly once with the current head and append the records
+    /// it returns, all or none. Returns the head after the append.
+    fn append_exclusive(
+        &self,
+        seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
+    ) -> Result<Option<ChainHead>, ProviderError>;
+}
+
+/// Chain `events` (already sanitized) after `head`.
+pub fn seal_batch(events: Vec<Map<String, Value>>, head: Option<&ChainHead>) -> Vec<SealedRecord> {
+    let mut head = head.cloned();
+    events
+        .into_iter()
+        .map(|event| {
+            let (record, next) = chain_event(event, head.as_ref());
+            let timestamp = record.get("timestamp").cloned();
+            let line = js_stringify(&Value::Object(record));
+            head = Some(next.clone());
+            SealedRecord {
+                line,
+                head: next,
+                timestamp,
+            }
+        })
+        .collect()
+}
+
+/// An audit log: the chain math over any [`AuditStore`].
+#[derive(Debug, Default)]
+pub struct AuditLog<S> {
+    store: S,
+}
+
+impl<S: AuditStore> AuditLog<S> {
+    pub fn with_store(store: S) -> Self {
+        AuditLog { store }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Sanitize (outside the exclusive section), chain and append `events` as one batch.
+    pub fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        let mut pending = Some(events.into_iter().map(sanitize_event).collect::<Vec<_>>());
+        self.store
+            .append_exclusive(&mut |head| seal_batch(pending.take().unwrap_or_default(), head))
+    }
+
+    /// The current head (an empty append).
+    pub fn head(&self) -> Result<Option<ChainHead>, ProviderError> {
+        self.append_batch(Vec::new())
+    }
+}
+
+impl<S: AuditStore> AuditSink for AuditLog<S> {
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        self.append_batch(vec![event]).map(|_| ())
+    }
+}
