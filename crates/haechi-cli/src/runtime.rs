@@ -90,7 +90,8 @@ pub fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
 
 /// The JSONL audit log named by `audit.path` (fsync after every batch).
 pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
-    let sink = JsonlAuditSink::new(&config.audit.path, JsonlOptions::from_config(&config.audit))
+    let options = JsonlOptions::from_config(&config.audit).map_err(|error| anyhow!("{error}"))?;
+    let sink = JsonlAuditSink::new(&config.audit.path, options)
         .with_context(|| format!("cannot open audit log {}", config.audit.path))?;
     Ok(Arc::new(sink))
 }

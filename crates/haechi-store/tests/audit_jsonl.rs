@@ -351,18 +351,27 @@ fn long_decimals_re_verify_after_a_round_trip_through_the_file() {
 fn options_come_from_the_config() {
     let mut config = haechi_core::config::defaults::default_config();
     assert_eq!(
-        JsonlOptions::from_config(&config.audit),
+        ok(JsonlOptions::from_config(&config.audit)),
         JsonlOptions::default()
     );
     config.audit.anchor.mode = "file".into();
     config.audit.anchor.path = Some(".haechi/audit.anchor.jsonl".into());
-    let options = JsonlOptions::from_config(&config.audit);
+    config.audit.anchor.every_records = 4;
+    let options = ok(JsonlOptions::from_config(&config.audit));
     assert_eq!(
         options.anchor,
         Some(AnchorSettings {
             path: ".haechi/audit.anchor.jsonl".into(),
-            every_records: 1
+            every_records: 4
         })
     );
     assert_eq!(options.fsync, FsyncPolicy::EveryBatch);
+    config.audit.fsync = haechi_core::config::AuditFsync::Never;
+    assert_eq!(
+        ok(JsonlOptions::from_config(&config.audit)).fsync,
+        FsyncPolicy::Never
+    );
+    // An anchor mode we cannot honour fails closed instead of silently not anchoring.
+    config.audit.anchor.mode = "stdout".into();
+    assert!(JsonlOptions::from_config(&config.audit).is_err());
 }

@@ -79,6 +79,7 @@ pub fn default_config() -> Config {
                 path: Some(".haechi/audit.anchor.jsonl".into()),
                 every_records: 1,
             },
+            fsync: AuditFsync::EveryBatch,
         },
         token_vault: TokenVaultConfig {
             provider: "local".into(),

@@ -103,6 +103,8 @@ audit
   audit.anchor.mode           none | file | stdout (default none)
   audit.anchor.path           path for mode file (default .haechi/audit.anchor.jsonl)
   audit.anchor.everyRecords   positive integer (default 1)
+  audit.fsync                 every-batch | never (default every-batch; ours): force each
+                              group-committed batch to disk, or leave it to the OS
 
 tokenVault
   tokenVault.provider         local (the only provider)

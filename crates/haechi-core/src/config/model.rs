@@ -211,6 +211,19 @@ pub struct AuditConfig {
     pub sink: String,
     pub path: String,
     pub anchor: AnchorConfig,
+    /// Ours (additive): when appended batches are forced to disk. `every-batch` (default) makes
+    /// each group-committed batch durable before its callers continue; `never` leaves it to the
+    /// operating system (faster; a power loss can lose the last records).
+    #[serde(default)]
+    pub fsync: AuditFsync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditFsync {
+    #[default]
+    EveryBatch,
+    Never,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -349,6 +349,7 @@ static AUDIT: &[Field] = &[
     field("sink", Node::OneOf(&["jsonl"])),
     field("path", NON_BLANK),
     field("anchor", section(ANCHOR)),
+    field("fsync", Node::OneOf(&["every-batch", "never"])),
 ];
 
 static ANCHOR: &[Field] = &[

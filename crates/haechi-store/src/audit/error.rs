@@ -23,6 +23,8 @@ pub enum AuditStoreError {
     InvalidLine { path: PathBuf, line: u64 },
     #[error("audit anchor everyRecords must be a positive integer")]
     InvalidAnchorCadence,
+    #[error("audit.anchor.mode {mode:?} is not supported by this build; use \"file\" (with audit.anchor.path) or \"none\"")]
+    UnsupportedAnchorMode { mode: String },
 }
 
 impl AuditStoreError {
@@ -34,6 +36,7 @@ impl AuditStoreError {
             AuditStoreError::UnchainedTail { .. } => "haechi_audit_unchained_tail",
             AuditStoreError::InvalidLine { .. } => "haechi_audit_invalid_line",
             AuditStoreError::InvalidAnchorCadence => "haechi_audit_invalid_anchor",
+            AuditStoreError::UnsupportedAnchorMode { .. } => "haechi_audit_unsupported_anchor",
         }
     }
 

@@ -5,7 +5,9 @@ mod error;
 mod read;
 mod sink;
 mod tail;
+mod writer;
 
 pub use error::{AuditStoreError, NotWritable};
 pub use read::{check_writable, read_anchors, read_summary, verify_file, verify_file_anchored};
 pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions, JsonlStore};
+pub use writer::{AuditWriter, BatchAppend, WriterOptions};

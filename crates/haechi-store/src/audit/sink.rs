@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use haechi_core::audit::{js_stringify, AuditLog, AuditStore, ChainHead, SealedRecord};
+use haechi_core::config::AuditFsync;
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
 
@@ -60,18 +61,32 @@ impl Default for JsonlOptions {
 impl JsonlOptions {
     /// Options for a validated `audit` config block: anchoring every record when
     /// `audit.anchor.mode` is `file`, fsync after every batch.
-    pub fn from_config(config: &haechi_core::config::model::AuditConfig) -> Self {
+    /// The options `audit.*` asks for. An anchor mode this build cannot honour is refused
+    /// rather than silently dropped.
+    pub fn from_config(
+        config: &haechi_core::config::model::AuditConfig,
+    ) -> Result<Self, AuditStoreError> {
         let anchor = match (config.anchor.mode.as_str(), &config.anchor.path) {
+            ("none", _) => None,
             ("file", Some(path)) => Some(AnchorSettings {
                 path: PathBuf::from(path),
                 every_records: config.anchor.every_records,
             }),
-            _ => None,
+            (mode, _) => {
+                return Err(AuditStoreError::UnsupportedAnchorMode {
+                    mode: mode.to_string(),
+                })
+            }
         };
-        JsonlOptions {
+        let fsync = match config.fsync {
+            AuditFsync::EveryBatch => FsyncPolicy::EveryBatch,
+            AuditFsync::Never => FsyncPolicy::Never,
+        };
+        Ok(JsonlOptions {
             anchor,
+            fsync,
             ..JsonlOptions::default()
-        }
+        })
     }
 }
 

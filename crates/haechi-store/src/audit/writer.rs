@@ -1,0 +1,238 @@
+//! Group commit: one writer thread appends audit events in batches.
+//!
+//! Callers hand an event to [`AuditWriter::record`] and wait for the batch that carries it to be
+//! appended (and, under `FsyncPolicy::EveryBatch`, made durable). While one batch is being
+//! written, the events that arrive queue up and go out together in the next one — one write and
+//! at most one fsync per batch — so a busy gateway never waits on the disk request by request.
+//! The chain stays strictly sequential: only the writer thread appends, and the store's file
+//! lock keeps other processes' writers out.
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use haechi_core::audit::ChainHead;
+use haechi_core::seams::{AuditSink, ProviderError};
+use serde_json::{Map, Value};
+
+/// Appends a batch of events as one unit (the JSONL sink does, with one write).
+pub trait BatchAppend: Send + Sync + 'static {
+    fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, ProviderError>;
+}
+
+impl BatchAppend for super::JsonlAuditSink {
+    fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        super::JsonlAuditSink::append_batch(self, events)
+    }
+}
+
+/// Writer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Most events in one batch.
+    pub max_batch: usize,
+    /// Events that may wait for the writer before callers block (backpressure).
+    pub queue_capacity: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            max_batch: 512,
+            queue_capacity: 8192,
+        }
+    }
+}
+
+type Reply = SyncSender<Result<(), ProviderError>>;
+
+struct Job {
+    event: Map<String, Value>,
+    reply: Reply,
+}
+
+/// The group-commit audit writer. Dropping it flushes what is queued and stops the thread.
+pub struct AuditWriter {
+    sender: Mutex<Option<SyncSender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AuditWriter {
+    pub fn spawn(target: Arc<dyn BatchAppend>, options: WriterOptions) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::sync_channel(options.queue_capacity.max(1));
+        let max_batch = options.max_batch.max(1);
+        let thread = std::thread::Builder::new()
+            .name("haechi-audit-writer".into())
+            .spawn(move || run(target.as_ref(), &receiver, max_batch))?;
+        Ok(AuditWriter {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn sender(&self) -> Result<SyncSender<Job>, ProviderError> {
+        self.sender
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or_else(stopped)
+    }
+
+    /// Stop accepting events, append everything queued, and wait for the thread.
+    pub fn shutdown(&self) {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+        );
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl AuditSink for AuditWriter {
+    /// Queue the event and wait until its batch is appended (fail closed: an error means the
+    /// event is not in the log).
+    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        let (reply, done) = mpsc::sync_channel(1);
+        self.sender()?
+            .send(Job { event, reply })
+            .map_err(|_| stopped())?;
+        done.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for AuditWriter {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn stopped() -> ProviderError {
+    ProviderError::new(
+        "haechi_audit_writer_stopped",
+        "the audit writer has stopped; the event was not recorded (restart the process)",
+    )
+}
+
+fn run(target: &dyn BatchAppend, receiver: &Receiver<Job>, max_batch: usize) {
+    let mut events = Vec::with_capacity(max_batch);
+    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
+    loop {
+        // Block for the first event, then take whatever else is already waiting.
+        let Ok(first) = receiver.recv() else {
+            return; // every sender is gone: shut down
+        };
+        events.push(first.event);
+        replies.push(first.reply);
+        while events.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    events.push(job.event);
+                    replies.push(job.reply);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = target.append_batch(std::mem::take(&mut events)).map(|_| ());
+        for reply in replies.drain(..) {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[derive(Default)]
+    struct Counting {
+        batches: AtomicUsize,
+        events: AtomicUsize,
+        fail: bool,
+    }
+
+    impl BatchAppend for Counting {
+        fn append_batch(
+            &self,
+            events: Vec<Map<String, Value>>,
+        ) -> Result<Option<ChainHead>, ProviderError> {
+            // Slow enough that concurrent callers pile up behind the first batch.
+            std::thread::sleep(Duration::from_millis(2));
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            self.events.fetch_add(events.len(), Ordering::SeqCst);
+            if self.fail {
+                return Err(ProviderError::new("haechi_audit_io", "disk full"));
+            }
+            Ok(None)
+        }
+    }
+
+    fn event(i: usize) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("id".into(), Value::from(i));
+        map
+    }
+
+    #[test]
+    fn concurrent_callers_share_batches() {
+        let target = Arc::new(Counting::default());
+        let writer =
+            Arc::new(AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let writer = Arc::clone(&writer);
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        writer.record(event(t * 100 + i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(target.events.load(Ordering::SeqCst), 320);
+        let batches = target.batches.load(Ordering::SeqCst);
+        assert!(batches < 320, "no grouping happened ({batches} batches)");
+    }
+
+    #[test]
+    fn a_failed_append_fails_every_caller_in_the_batch() {
+        let target = Arc::new(Counting {
+            fail: true,
+            ..Counting::default()
+        });
+        let writer = AuditWriter::spawn(target, WriterOptions::default()).unwrap();
+        let error = writer.record(event(1)).unwrap_err();
+        assert_eq!(error.code, "haechi_audit_io");
+    }
+
+    #[test]
+    fn after_shutdown_records_are_refused() {
+        let target = Arc::new(Counting::default());
+        let writer = AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap();
+        writer.record(event(1)).unwrap();
+        writer.shutdown();
+        assert_eq!(
+            writer.record(event(2)).unwrap_err().code,
+            "haechi_audit_writer_stopped"
+        );
+        assert_eq!(target.events.load(Ordering::SeqCst), 1);
+    }
+}
