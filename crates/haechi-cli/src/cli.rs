@@ -43,6 +43,17 @@ pub enum Command {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Verify the audit hash chain (and the anchor stream); exit 4 when it is broken.
+    AuditVerify {
+        /// The audit log to verify (default: audit.path of the config).
+        #[arg(long, alias = "path")]
+        audit: Option<PathBuf>,
+        /// Cross-check the anchor stream (a path, or the configured audit.anchor.path).
+        #[arg(long, num_args = 0..=1)]
+        anchor: Option<Option<PathBuf>>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
     /// Show what is and is not protected under a config.
     Status {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]

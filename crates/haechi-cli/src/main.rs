@@ -37,6 +37,15 @@ fn run(command: Command) -> anyhow::Result<u8> {
         } => commands::protect::run(&input, &config, direction),
         Command::Report { audit, config } => commands::report::run(audit.as_deref(), &config),
         Command::Status { config } => commands::status::run(&config),
+        Command::AuditVerify {
+            audit,
+            anchor,
+            config,
+        } => commands::audit_verify::run(
+            audit.as_deref(),
+            anchor.as_ref().map(|path| path.as_deref()),
+            &config,
+        ),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

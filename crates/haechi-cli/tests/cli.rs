@@ -306,3 +306,71 @@ fn demo_runs_end_to_end() {
     // Nothing is left behind in the working directory.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+fn verify(dir: &Path, args: &[&str]) -> (i32, Value) {
+    let output = haechi(dir).arg("audit-verify").args(args).output().unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), json)
+}
+
+#[test]
+fn audit_verify_detects_tampering_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    init(path);
+    fs::write(
+        path.join("haechi.config.json"),
+        json!({ "audit": { "anchor": { "mode": "file" } } }).to_string(),
+    )
+    .unwrap();
+    for _ in 0..4 {
+        protect(path, r#"{"a":"minji.kim@example.com"}"#);
+    }
+    let (code, result) = verify(path, &[]);
+    assert_eq!(code, 0, "{result}");
+    assert_eq!(result["result"]["valid"], true);
+    assert_eq!(result["result"]["records"], 4);
+    assert_eq!(result["anchorPath"], ".haechi/audit.anchor.jsonl");
+
+    let log_path = path.join(".haechi/audit.jsonl");
+    let original = fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+
+    // A modified record.
+    fs::write(
+        &log_path,
+        original.replacen("\"enforced\":false", "\"enforced\":true", 1),
+    )
+    .unwrap();
+    let (code, result) = verify(path, &[]);
+    assert_eq!(code, 4);
+    assert_eq!(result["ok"], false);
+    assert!(result["result"]["reason"].is_string(), "{result}");
+    assert_eq!(result["result"]["at"]["line"], 1, "{result}");
+
+    // A deleted middle record.
+    fs::write(
+        &log_path,
+        format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3]),
+    )
+    .unwrap();
+    assert_eq!(verify(path, &[]).0, 4);
+
+    // Reordered records.
+    fs::write(
+        &log_path,
+        format!("{}\n{}\n{}\n{}\n", lines[1], lines[0], lines[2], lines[3]),
+    )
+    .unwrap();
+    assert_eq!(verify(path, &[]).0, 4);
+
+    // Trailing records deleted: only the anchor stream can tell.
+    fs::write(&log_path, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    let (code, result) = verify(path, &[]);
+    assert_eq!(code, 4, "{result}");
+    let (code, _) = verify(path, &["--audit", ".haechi/audit.jsonl"]);
+    assert_eq!(
+        code, 0,
+        "without the anchor, a truncated chain is still a valid chain"
+    );
+}

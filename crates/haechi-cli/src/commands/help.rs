@@ -33,6 +33,16 @@ const COMMANDS: &[CommandHelp] = &[
                  payloads were blocked.",
     },
     CommandHelp {
+        name: "audit-verify",
+        usage: "haechi audit-verify [--audit .haechi/audit.jsonl] [--anchor [path]] [--config haechi.config.json]",
+        summary: "Verify the audit hash chain; print validity, record count and head hash.",
+        detail: "Exit code 4 when the chain is broken; the reason names the line and sequence of the \
+                 first bad record (a modified, reordered or deleted record). With --anchor, or \
+                 audit.anchor.mode \"file\" in the config, the anchor stream is cross-checked so \
+                 deleting records from the end is detected too. Keep the anchor on separate or \
+                 append-only storage: whoever can truncate both files together can hide a truncation.",
+    },
+    CommandHelp {
         name: "status",
         usage: "haechi status [--config haechi.config.json]",
         summary: "Show what is and is not protected under the current config.",
