@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(translate(r"[\w-]+").unwrap_or_default(), r"[0-9A-Za-z_-]+");
         assert_eq!(translate(r"a\/b").unwrap_or_default(), "a/b");
         assert_eq!(translate(r"[a&&b]").unwrap_or_default(), r"[a\&\&b]");
-        assert_eq!(translate(r"[]a]").is_err(), true);
+        assert!(translate(r"[]a]").is_err());
     }
 
     #[test]

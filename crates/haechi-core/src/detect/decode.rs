@@ -38,7 +38,11 @@ fn base64_kind(bytes: &[u8]) -> Option<Base64Kind> {
     let padding = bytes.len() - body_end;
     let body = &bytes[..body_end];
     let std_alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
-    if padding <= 2 && !body.is_empty() && body.iter().all(std_alphabet) && bytes.len() % 4 == 0 {
+    if padding <= 2
+        && !body.is_empty()
+        && body.iter().all(std_alphabet)
+        && bytes.len().is_multiple_of(4)
+    {
         return Some(Base64Kind::Standard);
     }
     let url_alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';

@@ -14,6 +14,7 @@
 //! reference's skip of bare number leaves on the response direction
 //! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
 
+pub mod corpus;
 mod custom;
 mod decode;
 mod engine;

@@ -55,7 +55,7 @@ pub fn luhn(text: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A bare 13-digit run whose value reads as epoch milliseconds between 2001-09 and 2096
@@ -65,17 +65,48 @@ pub fn is_epoch_millis(text: &[u8]) -> bool {
     text.len() == 13 && text.iter().all(u8::is_ascii_digit) && matches!(text[0], b'1'..=b'3')
 }
 
-/// A payment card: Luhn-valid and not an epoch-millisecond timestamp.
-pub fn card(text: &[u8]) -> bool {
-    luhn(text) && !is_epoch_millis(text)
+/// Card networks issue 13-digit PANs only under leading 4 (Visa) and 5/6 (Maestro), and
+/// 14-digit PANs only under 3 (Diners) and 5/6 (Maestro). A 13/14-digit run with any other
+/// leading digit (a SIRET, an epoch timestamp) cannot be a card.
+pub fn issuer_length_plausible(text: &[u8]) -> bool {
+    let Some((d, len)) = digits::<19>(text) else {
+        return false;
+    };
+    match len {
+        13 => matches!(d[0], 4..=6),
+        14 => matches!(d[0], 3 | 5 | 6),
+        _ => true,
+    }
 }
 
-/// KR resident registration number: weights 2..9,2..5 over 12 digits, check `(11 - s%11) % 10`.
+/// One digit repeated (`0000 0000 0000 0000` passes Luhn); no network issues such a PAN.
+fn one_repeated_digit(text: &[u8]) -> bool {
+    let mut ds = text.iter().filter(|b| b.is_ascii_digit());
+    let first = ds.next();
+    ds.all(|d| Some(d) == first)
+}
+
+/// A payment card: Luhn-valid, not an epoch-millisecond timestamp, a length its leading digit
+/// is issued in, and not one repeated digit.
+pub fn card(text: &[u8]) -> bool {
+    luhn(text)
+        && !is_epoch_millis(text)
+        && issuer_length_plausible(text)
+        && !one_repeated_digit(text)
+}
+
+/// KR resident registration number: a real birth date (`YYMMDD`, month 01–12, day 01–31),
+/// then weights 2..9,2..5 over 12 digits and check `(11 - s%11) % 10`.
 pub fn kr_rrn(text: &[u8]) -> bool {
     let Some((d, len)) = digits::<13>(text) else {
         return false;
     };
     if len != 13 {
+        return false;
+    }
+    let month = d[2] * 10 + d[3];
+    let day = d[4] * 10 + d[5];
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return false;
     }
     const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
@@ -535,8 +566,12 @@ mod tests {
                                          // 1_700_000_000_004 reads as a 2023 epoch-ms timestamp; Luhn-valid but not a card.
         assert!(luhn(b"1700000000004"));
         assert!(!card(b"1700000000004"));
-        // The same digits with separators are not a bare timestamp run.
-        assert!(card(b"1700 0000 0000 4"));
+        // No network issues 13-digit cards under a leading 1, separators or not.
+        assert!(!card(b"1700 0000 0000 4"));
+        // A Luhn-valid 14-digit SIRET is not a Diners/Maestro number.
+        assert!(luhn(b"73282932000074"));
+        assert!(!card(b"73282932000074"));
+        assert!(!card(b"0000 0000 0000 0000"));
         // A 13-digit Visa (prefix 4) stays a card.
         assert!(card(b"4222222222222"));
     }
@@ -546,6 +581,8 @@ mod tests {
         assert!(kr_rrn(b"900101-1234568"));
         assert!(!kr_rrn(b"900101-1234567"));
         assert!(kr_rrn(b"9001011234568"));
+        // Checksum-valid but month 41: not a birth date.
+        assert!(!kr_rrn(b"4941483222106"));
     }
 
     #[test]
