@@ -35,7 +35,10 @@ impl Compiled {
 
     /// Calls `hit(start, end)` for each accepted match, left to right, until it returns false.
     pub fn for_each_match(&self, text: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
+        let assigned = self.emit == Emit::AssignedValue;
         let mut at = 0;
+        // Where the previous match ended: the next value may not start before it.
+        let mut floor = 0;
         while at <= text.len() {
             let Some(m) = self.regex.find_at(text, at) else {
                 return;
@@ -53,19 +56,26 @@ impl Compiled {
                 continue;
             }
             let matched = &text[start..end];
+            if assigned && end - assigned_value(matched).len() < floor {
+                // In the reference the key sits in a look-behind, so a key inside the previous
+                // value may introduce the next one; a value starting before `floor` may not.
+                at = next_char(text, start);
+                continue;
+            }
             let accepted = match self.check {
                 Check::None => Some(end),
                 Check::Valid(valid) => valid(matched).then_some(end),
                 Check::Trim(trim) => trim(matched).map(|len| start + len),
             };
-            let Some(value_end) = accepted else {
-                at = end;
-                continue;
+            floor = end;
+            // Resume after the match; an assignment resumes inside it (see above).
+            at = match (assigned, accepted, self.check) {
+                (true, _, _) => next_char(text, start),
+                (false, Some(value_end), Check::Trim(_)) => value_end.max(start + 1),
+                _ => end,
             };
-            at = if matches!(self.check, Check::Trim(_)) {
-                value_end.max(start + 1)
-            } else {
-                end
+            let Some(value_end) = accepted else {
+                continue;
             };
             let value_start = match self.emit {
                 Emit::Whole => start,

@@ -530,3 +530,13 @@ fn large_leaf_with_one_email() {
     assert_eq!(found.len(), 1);
     assert_eq!(&text[found[0].start..found[0].end], "minji.kim@example.com");
 }
+
+#[test]
+fn a_key_inside_the_previous_value_introduces_the_next_value() {
+    // The reference keeps the key in a look-behind, so `token:` inside the first value still
+    // introduces the second one.
+    let text = "api_key='+rk9RT4.token:iLnaPxAgpTtb7oG-";
+    let found = scan_with(&detector(), text, Direction::Request);
+    let values: Vec<&str> = found.iter().map(|f| &text[f.start..f.end]).collect();
+    assert_eq!(values, ["+rk9RT4.token", "iLnaPxAgpTtb7oG-"]);
+}
