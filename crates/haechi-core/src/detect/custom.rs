@@ -68,6 +68,7 @@ pub(crate) fn compile(index: usize, rule: &CustomRuleConfig) -> Result<Compiled,
         gate: None,
         decode_eligible: hard_block,
         snap_to_chars: true,
+        min_len: 0,
     })
 }
 

@@ -1,6 +1,7 @@
 //! A compiled rule and the loop that runs it over one text: regex candidate, neighbour
 //! checks, validator, then the span to report.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use regex::bytes::Regex;
@@ -26,6 +27,8 @@ pub(crate) struct Compiled {
     pub decode_eligible: bool,
     /// Custom rules may match non-ASCII text: snap their spans to char boundaries.
     pub snap_to_chars: bool,
+    /// The shortest possible match, in bytes (a shorter alphabet run is skipped).
+    pub min_len: usize,
 }
 
 impl Compiled {
@@ -33,12 +36,24 @@ impl Compiled {
         self.direction.is_none_or(|d| d == direction)
     }
 
-    /// Calls `hit(start, end)` for each accepted match, left to right, until it returns false.
-    pub fn for_each_match(&self, text: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
-        let mut at = 0;
-        while at <= text.len() {
-            let Some(m) = self.regex.find_at(text, at) else {
-                return;
+    /// Calls `hit(start, end)` for each accepted match starting in `window`, left to right,
+    /// until it returns false (then returns false). The regex sees the text up to
+    /// `window.end` (and everything before `window.start` as context); neighbour checks and
+    /// validators see the whole text.
+    pub fn for_each_match(
+        &self,
+        text: &[u8],
+        window: Range<usize>,
+        mut hit: impl FnMut(usize, usize) -> bool,
+    ) -> bool {
+        let assigned = self.emit == Emit::AssignedValue;
+        let hay = &text[..window.end.min(text.len())];
+        let mut at = window.start;
+        // Where the previous match ended: the next value may not start before it.
+        let mut floor = 0;
+        while at <= hay.len() {
+            let Some(m) = self.regex.find_at(hay, at) else {
+                return true;
             };
             let (start, end) = (m.start(), m.end());
             if start == end {
@@ -53,19 +68,26 @@ impl Compiled {
                 continue;
             }
             let matched = &text[start..end];
+            if assigned && end - assigned_value(matched).len() < floor {
+                // In the reference the key sits in a look-behind, so a key inside the previous
+                // value may introduce the next one; a value starting before `floor` may not.
+                at = next_char(text, start);
+                continue;
+            }
             let accepted = match self.check {
                 Check::None => Some(end),
                 Check::Valid(valid) => valid(matched).then_some(end),
                 Check::Trim(trim) => trim(matched).map(|len| start + len),
             };
-            let Some(value_end) = accepted else {
-                at = end;
-                continue;
+            floor = end;
+            // Resume after the match; an assignment resumes inside it (see above).
+            at = match (assigned, accepted, self.check) {
+                (true, _, _) => next_char(text, start),
+                (false, Some(value_end), Check::Trim(_)) => value_end.max(start + 1),
+                _ => end,
             };
-            at = if matches!(self.check, Check::Trim(_)) {
-                value_end.max(start + 1)
-            } else {
-                end
+            let Some(value_end) = accepted else {
+                continue;
             };
             let value_start = match self.emit {
                 Emit::Whole => start,
@@ -77,19 +99,16 @@ impl Compiled {
                 (value_start, value_end)
             };
             if !hit(s, e) {
-                return;
+                return false;
             }
         }
+        true
     }
 
-    /// Whether this rule matches anywhere in `text`.
+    /// Whether this rule matches anywhere in `text` (ignoring its scope).
+    #[cfg(test)]
     pub fn matches(&self, text: &[u8]) -> bool {
-        let mut found = false;
-        self.for_each_match(text, |_, _| {
-            found = true;
-            false
-        });
-        found
+        !self.for_each_match(text, 0..text.len(), |_, _| false)
     }
 }
 

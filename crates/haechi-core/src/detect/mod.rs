@@ -14,6 +14,7 @@
 //! reference's skip of bare number leaves on the response direction
 //! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
 
+pub mod corpus;
 mod custom;
 mod decode;
 mod engine;
@@ -22,6 +23,7 @@ mod normalize;
 mod placeholder;
 mod prefilter;
 pub mod rules;
+mod runs;
 pub mod validators;
 
 use std::sync::Arc;
@@ -32,6 +34,7 @@ use crate::vocab::{Direction, LeafKind};
 use engine::Compiled;
 use normalize::Folded;
 use prefilter::{Prefilter, Profile};
+use rules::Scope;
 
 pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
 
@@ -108,6 +111,10 @@ pub struct Detector {
     /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
     known_types: Vec<Arc<str>>,
     decode_and_rescan: bool,
+    /// Test switch: run every rule over the whole leaf, no prefilter, no runs (the reference
+    /// the gated engine is checked against).
+    #[cfg(test)]
+    exhaustive: bool,
 }
 
 impl std::fmt::Debug for Detector {
@@ -149,6 +156,8 @@ impl Detector {
             prefilter,
             known_types,
             decode_and_rescan: filters.decode_and_rescan,
+            #[cfg(test)]
+            exhaustive: false,
         })
     }
 
@@ -187,12 +196,16 @@ impl Detector {
         out: &mut Vec<Finding>,
     ) {
         let base = out.len();
-        let profile = self.prefilter.profile(scan);
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !self.admitted(i, rule, &profile, direction) {
-                continue;
-            }
-            rule.for_each_match(scan, |start, end| {
+        let profile = self
+            .prefilter
+            .profile(scan, direction == Direction::Response);
+        self.each_hit(
+            scan,
+            &profile,
+            direction,
+            |_| true,
+            |i, start, end| {
+                let rule = &self.rules[i];
                 let (start, end) = match map {
                     Some(map) => (map[start], map[end]),
                     None => (start, end),
@@ -205,8 +218,8 @@ impl Detector {
                     confidence: rule.confidence,
                 });
                 true
-            });
-        }
+            },
+        );
         if out.len() == base {
             return;
         }
@@ -220,7 +233,7 @@ impl Detector {
                 });
             }
         }
-        remove_overlaps(out, base);
+        self.remove_overlaps(out, base);
     }
 
     /// One whole-leaf finding per detected type (first matching rule wins the attribution).
@@ -233,39 +246,183 @@ impl Detector {
         out: &mut Vec<Finding>,
     ) {
         let base = out.len();
-        let profile = self.prefilter.profile(scan);
+        let profile = self
+            .prefilter
+            .profile(scan, direction == Direction::Response);
         for (i, rule) in self.rules.iter().enumerate() {
             if decoded && !rule.decode_eligible {
                 continue;
             }
-            let seen = out[base..]
+            if out[base..]
                 .iter()
-                .any(|f| f.detection_type == rule.detection_type);
-            if seen || !self.admitted(i, rule, &profile, direction) || !rule.matches(scan) {
+                .any(|f| f.detection_type == rule.detection_type)
+            {
                 continue;
             }
-            out.push(Finding {
-                detection_type: rule.detection_type.clone(),
-                rule_id: rule.id.clone(),
-                start: 0,
-                end: leaf_len,
-                confidence: rule.confidence,
-            });
+            let mut found = false;
+            self.each_hit(
+                scan,
+                &profile,
+                direction,
+                |j| j == i,
+                |_, _, _| {
+                    found = true;
+                    false
+                },
+            );
+            if found {
+                out.push(Finding {
+                    detection_type: rule.detection_type.clone(),
+                    rule_id: rule.id.clone(),
+                    start: 0,
+                    end: leaf_len,
+                    confidence: rule.confidence,
+                });
+            }
         }
     }
 
     /// Whether anything at all is detectable in `text` (used to vet marker bodies).
     fn has_detection(&self, text: &str, direction: Direction) -> bool {
         let scan = text.as_bytes();
-        let profile = self.prefilter.profile(scan);
-        self.rules
-            .iter()
-            .enumerate()
-            .any(|(i, rule)| self.admitted(i, rule, &profile, direction) && rule.matches(scan))
+        let profile = self
+            .prefilter
+            .profile(scan, direction == Direction::Response);
+        let mut found = false;
+        self.each_hit(
+            scan,
+            &profile,
+            direction,
+            |_| true,
+            |_, _, _| {
+                found = true;
+                false
+            },
+        );
+        found
     }
 
-    fn admitted(&self, i: usize, rule: &Compiled, profile: &Profile, direction: Direction) -> bool {
-        rule.runs_in(direction) && rule.gate.as_ref().is_none_or(|g| profile.admits(g, bit(i)))
+    /// Runs every rule that `direction`, `select` and the prefilter admit, calling
+    /// `hit(rule index, start, end)` per accepted match until it returns false. Whole-leaf
+    /// rules run first, then scoped rules run over the alphabet runs that can hold a match.
+    fn each_hit(
+        &self,
+        scan: &[u8],
+        profile: &Profile,
+        direction: Direction,
+        select: impl Fn(usize) -> bool,
+        mut hit: impl FnMut(usize, usize, usize) -> bool,
+    ) {
+        #[cfg(test)]
+        if self.exhaustive {
+            for (i, rule) in self.rules.iter().enumerate() {
+                if rule.runs_in(direction)
+                    && select(i)
+                    && !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e))
+                {
+                    return;
+                }
+            }
+            return;
+        }
+        // Rules waiting for runs of each scope (built-ins only: bit i = rule i).
+        let mut scoped = [0u64; 3];
+        let mut min_digits = [usize::MAX; 3];
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.runs_in(direction) || !select(i) {
+                continue;
+            }
+            let Some(gate) = &rule.gate else {
+                if !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e)) {
+                    return;
+                }
+                continue;
+            };
+            if !profile.admits(gate, bit(i)) {
+                continue;
+            }
+            let slot = match gate.scope {
+                Scope::Text => {
+                    if !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e)) {
+                        return;
+                    }
+                    continue;
+                }
+                Scope::Numeric => 0,
+                Scope::Alnum => 1,
+                Scope::AlnumSpaced => 2,
+            };
+            scoped[slot] |= bit(i);
+            min_digits[slot] = min_digits[slot].min(usize::from(gate.min_digits));
+        }
+        for (slot, scope) in [Scope::Numeric, Scope::Alnum, Scope::AlnumSpaced]
+            .into_iter()
+            .enumerate()
+        {
+            let mask = scoped[slot];
+            if mask == 0 {
+                continue;
+            }
+            let mut go_on = true;
+            runs::for_each_run(scan, scope, min_digits[slot], |run| {
+                // One byte past the run (a non-alphabet byte) is in view for `\b`.
+                let window = run.start..(run.end + 1).min(scan.len());
+                for i in BitIter(mask) {
+                    let rule = &self.rules[i];
+                    let admitted = run.end - run.start >= rule.min_len
+                        && rule.gate.as_ref().is_some_and(|g| run.admits(g));
+                    if admitted && !rule.for_each_match(scan, window.clone(), |s, e| hit(i, s, e)) {
+                        go_on = false;
+                        return false;
+                    }
+                }
+                true
+            });
+            if !go_on {
+                return;
+            }
+        }
+    }
+
+    /// Keep leftmost hits; among hits at the same start the longest; on an exact tie the
+    /// earlier rule in the table.
+    fn remove_overlaps(&self, out: &mut Vec<Finding>, base: usize) {
+        let rank = |f: &Finding| {
+            self.rules
+                .iter()
+                .position(|r| Arc::ptr_eq(&r.id, &f.rule_id))
+                .unwrap_or(usize::MAX)
+        };
+        out[base..].sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then_with(|| rank(a).cmp(&rank(b)))
+        });
+        let mut last_end = 0;
+        retain_from(out, base, |f| {
+            if f.start < last_end {
+                return false;
+            }
+            last_end = f.end;
+            true
+        });
+    }
+}
+
+/// The indices of the set bits of a mask, low to high.
+struct BitIter(u64);
+
+impl Iterator for BitIter {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
     }
 }
 
@@ -289,7 +446,20 @@ fn compile_builtin(rule: &'static rules::Rule) -> Option<Compiled> {
         gate: Some(rule.gate),
         decode_eligible: rule.hard_block || (validated && rule.detection_type != "phone"),
         snap_to_chars: false,
+        min_len: min_match_len(rule.pattern),
     })
+}
+
+/// The shortest match a built-in pattern can produce.
+fn min_match_len(pattern: &str) -> usize {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()
+        .and_then(|hir| hir.properties().minimum_len())
+        .unwrap_or(0)
 }
 
 /// Built-in patterns run over bytes with Unicode off: `\d`, `\w`, `\b`, `\s` are ASCII.
@@ -297,24 +467,6 @@ pub(crate) fn builtin_regex(pattern: &str) -> Result<regex::bytes::Regex, regex:
     regex::bytes::RegexBuilder::new(pattern)
         .unicode(false)
         .build()
-}
-
-/// Keep leftmost hits; among hits at the same start the longest; on an exact tie the earlier
-/// rule (the sort is stable and hits were pushed in rule order).
-fn remove_overlaps(out: &mut Vec<Finding>, base: usize) {
-    out[base..].sort_by(|a, b| {
-        a.start
-            .cmp(&b.start)
-            .then((b.end - b.start).cmp(&(a.end - a.start)))
-    });
-    let mut last_end = 0;
-    retain_from(out, base, |f| {
-        if f.start < last_end {
-            return false;
-        }
-        last_end = f.end;
-        true
-    });
 }
 
 /// `Vec::retain` over `out[base..]` only, keeping order.

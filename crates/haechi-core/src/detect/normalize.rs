@@ -18,7 +18,10 @@ pub(crate) enum Folded {
 }
 
 pub(crate) fn fold(text: &str) -> Folded {
-    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+    if text.is_ascii()
+        || text.chars().all(stable_fast)
+        || is_nfkc_quick(text.chars()) == IsNormalized::Yes
+    {
         return Folded::Same;
     }
     let folded: String = text.nfkc().collect();
@@ -29,6 +32,22 @@ pub(crate) fn fold(text: &str) -> Folded {
         Some(map) => Folded::Stable { text: folded, map },
         None => Folded::Unstable { text: folded },
     }
+}
+
+/// Chars that NFKC leaves alone and that never compose with a neighbour, checked by range
+/// before the (slower) table-driven quick check: ASCII, Latin-1 letters, Hangul syllables,
+/// common CJK ideographs, Hiragana, Katakana and CJK brackets/punctuation. Anything else
+/// (full-width forms, jamo, combining marks, the ideographic space) takes the full check.
+fn stable_fast(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{7F}'
+        | '\u{C0}'..='\u{FF}'
+        | '\u{AC00}'..='\u{D7A3}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{3041}'..='\u{3096}'
+        | '\u{30A1}'..='\u{30FA}'
+        | '\u{3001}'..='\u{3003}'
+        | '\u{300C}'..='\u{300F}')
 }
 
 /// The byte-offset map of a char-for-char fold, or `None` when the fold is not one.
@@ -55,6 +74,32 @@ fn char_for_char_map(original: &str, folded: &str) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_ranges_really_are_nfkc_stable() {
+        let ranges = [
+            (0xC0u32, 0xFF),
+            (0xAC00, 0xD7A3),
+            (0x4E00, 0x9FFF),
+            (0x3041, 0x3096),
+            (0x30A1, 0x30FA),
+            (0x3001, 0x3003),
+            (0x300C, 0x300F),
+        ];
+        for (lo, hi) in ranges {
+            for cp in lo..=hi {
+                let Some(c) = char::from_u32(cp) else {
+                    continue;
+                };
+                assert!(stable_fast(c));
+                let folded: String = std::iter::once(c).nfkc().collect();
+                assert_eq!(folded, c.to_string(), "U+{cp:04X}");
+                // Nothing in the fast set composes with a preceding fast-set char.
+                let pair: String = ['a', 'e', '\u{AC00}', c].iter().collect();
+                assert_eq!(pair.nfkc().collect::<String>(), pair, "U+{cp:04X}");
+            }
+        }
+    }
 
     #[test]
     fn ascii_and_hangul_are_left_alone() {

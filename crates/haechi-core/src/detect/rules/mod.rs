@@ -40,13 +40,43 @@ pub enum Emit {
     AssignedValue,
 }
 
+/// Where a rule's matches can lie. A rule whose every match is made of bytes from a small
+/// alphabet and holds digits runs only over the maximal runs of that alphabet that hold enough
+/// digits: a digit-dense leaf then costs a few short searches instead of full passes. Any match
+/// lies inside one such run, and each run is searched with its neighbours in view, so the
+/// results are those of a search over the whole leaf.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    /// The whole leaf.
+    Text,
+    /// Runs of `[0-9]`, ASCII whitespace and `-.+()`.
+    Numeric,
+    /// Runs of `[A-Za-z0-9]`.
+    Alnum,
+    /// Runs of `[A-Za-z0-9 ]`.
+    AlnumSpaced,
+}
+
 /// Cheap facts a leaf must have before the rule's regex runs (see `prefilter`).
 #[derive(Clone, Copy)]
 pub struct Gate {
+    pub scope: Scope,
+    /// Digits in the leaf (and, for a scoped rule, in the run).
     pub min_digits: u16,
+    /// Longest digit run in the run (scoped rules only).
     pub min_digit_run: u16,
+    /// A scoped rule's run must contain one of these bytes (empty: no such need).
+    pub run_needs_any: &'static [u8],
+    /// A scoped rule's run must hold a maximal digit run of one of these lengths (bit `n` for
+    /// length `n`, 31 for 31 or more; 0: any). Follows from the rule's neighbour checks, e.g.
+    /// a 12-digit number with no digit on either side is a maximal run of exactly 12.
+    pub run_lengths: u32,
+    /// Letters a scoped rule's run must hold (a DNI's check letter, a NINO's three letters).
+    pub min_letters: u16,
     pub needs_at: bool,
     pub needs_plus: bool,
+    /// A `:` or `=` must occur.
+    pub needs_assign: bool,
     /// At least one of these literals must occur (empty: no literal needed).
     pub anchors: &'static [&'static str],
     /// Whether `anchors` are matched ASCII-case-insensitively.
@@ -56,10 +86,15 @@ pub struct Gate {
 impl Gate {
     pub const fn digits(min_digits: u16, min_digit_run: u16) -> Gate {
         Gate {
+            scope: Scope::Text,
+            run_needs_any: &[],
+            run_lengths: 0,
+            min_letters: 0,
             min_digits,
             min_digit_run,
             needs_at: false,
             needs_plus: false,
+            needs_assign: false,
             anchors: &[],
             anchors_fold_case: false,
         }
@@ -67,12 +102,55 @@ impl Gate {
 
     pub const fn anchors(anchors: &'static [&'static str]) -> Gate {
         Gate {
+            scope: Scope::Text,
+            run_needs_any: &[],
+            run_lengths: 0,
+            min_letters: 0,
             min_digits: 0,
             min_digit_run: 0,
             needs_at: false,
             needs_plus: false,
+            needs_assign: false,
             anchors,
             anchors_fold_case: false,
+        }
+    }
+
+    /// A scoped rule: `min_digits` digits with a run of `min_digit_run` inside one run of
+    /// `scope`, which must contain one of `needs` (if any).
+    pub const fn scoped(
+        scope: Scope,
+        min_digits: u16,
+        min_digit_run: u16,
+        needs: &'static [u8],
+    ) -> Gate {
+        Gate {
+            scope,
+            run_needs_any: needs,
+            ..Gate::digits(min_digits, min_digit_run)
+        }
+    }
+
+    /// The same gate, also requiring a maximal digit run of one of `lengths`.
+    pub const fn lengths(self, lengths: &[u16]) -> Gate {
+        let mut mask = 0u32;
+        let mut i = 0;
+        while i < lengths.len() {
+            let n = if lengths[i] > 31 { 31 } else { lengths[i] };
+            mask |= 1 << n;
+            i += 1;
+        }
+        Gate {
+            run_lengths: mask,
+            ..self
+        }
+    }
+
+    /// The same gate, also requiring `n` letters in the run.
+    pub const fn letters(self, n: u16) -> Gate {
+        Gate {
+            min_letters: n,
+            ..self
         }
     }
 

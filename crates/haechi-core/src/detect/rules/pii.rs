@@ -6,7 +6,7 @@ use super::{
     after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_upper_digit,
     after_not_word, after_not_word_minus, before_not_alnum, before_not_digit_minus,
     before_not_grouped, before_not_upper_digit, before_not_word_minus, before_not_word_plus,
-    before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples,
+    before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
 };
 use crate::detect::validators as v;
 
@@ -14,13 +14,6 @@ const fn gate_at() -> Gate {
     Gate {
         needs_at: true,
         ..Gate::digits(0, 0)
-    }
-}
-
-const fn gate_plus(min_digits: u16, min_digit_run: u16) -> Gate {
-    Gate {
-        needs_plus: true,
-        ..Gate::digits(min_digits, min_digit_run)
     }
 }
 
@@ -63,7 +56,7 @@ pub(super) const HEAD: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::kr_phone),
         emit: Emit::Whole,
-        gate: Gate::digits(9, 4),
+        gate: Gate::scoped(Scope::Numeric, 9, 4, &[]),
         samples: Samples {
             matches: &[
                 "010-1234-5678",
@@ -95,7 +88,7 @@ pub(super) const HEAD: &[Rule] = &[
         after: None,
         check: Check::Valid(v::kr_rrn),
         emit: Emit::Whole,
-        gate: Gate::digits(13, 7),
+        gate: Gate::scoped(Scope::Numeric, 13, 7, &[]).lengths(&[7, 13]),
         samples: Samples {
             matches: &["900101-1234568", "8908151880495", "650221 1465692"],
             ignores: &[
@@ -115,7 +108,7 @@ pub(super) const HEAD: &[Rule] = &[
         after: None,
         check: Check::Valid(v::card),
         emit: Emit::Whole,
-        gate: Gate::digits(13, 1),
+        gate: Gate::scoped(Scope::Numeric, 13, 1, &[]),
         samples: Samples {
             matches: &[
                 "4242 4242 4242 4242",
@@ -152,7 +145,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::us_ssn),
         emit: Emit::Whole,
-        gate: Gate::digits(9, 4),
+        gate: Gate::scoped(Scope::Numeric, 9, 4, b"-").lengths(&[4]),
         samples: Samples {
             matches: &["SSN 078-05-1120", "263-23-0177"],
             ignores: &[
@@ -174,7 +167,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_upper_digit),
         check: Check::Valid(v::iban),
         emit: Emit::Whole,
-        gate: Gate::digits(2, 2),
+        gate: Gate::scoped(Scope::Alnum, 2, 2, &[]).letters(2),
         samples: Samples {
             matches: &[
                 "DE89370400440532013000",
@@ -201,7 +194,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: None,
         check: Check::Trim(v::iban_grouped),
         emit: Emit::Whole,
-        gate: Gate::digits(2, 2),
+        gate: Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ").letters(2),
         samples: Samples {
             matches: &[
                 "DE89 3704 0044 0532 0130 00",
@@ -228,7 +221,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_digit_minus),
         check: Check::Valid(v::jp_mynumber),
         emit: Emit::Whole,
-        gate: Gate::digits(12, 12),
+        gate: Gate::scoped(Scope::Numeric, 12, 12, &[]).lengths(&[12]),
         samples: Samples {
             matches: &["123456789018", "個人番号 374095461112"],
             ignores: &[
@@ -248,7 +241,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(grouped_jp_mynumber),
         emit: Emit::Whole,
-        gate: Gate::digits(12, 4),
+        gate: Gate::scoped(Scope::Numeric, 12, 4, b" -").lengths(&[4]),
         samples: Samples {
             matches: &["1234 5678 9018", "3740-9546-1112"],
             ignores: &[
@@ -275,7 +268,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::fr_nir),
         emit: Emit::Whole,
-        gate: Gate::digits(13, 6),
+        gate: Gate::scoped(Scope::Alnum, 13, 6, &[]).lengths(&[8, 15]),
         samples: Samples {
             matches: &["185057800604830", "246092A73006547", "146022B04052576"],
             ignores: &[
@@ -295,7 +288,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(v::fr_nir),
         emit: Emit::Whole,
-        gate: Gate::digits(13, 1),
+        gate: Gate::scoped(Scope::AlnumSpaced, 13, 1, b" ").lengths(&[2]),
         samples: Samples {
             matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
             ignores: &[
@@ -318,7 +311,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::es_dni),
         emit: Emit::Whole,
-        gate: Gate::digits(7, 7),
+        gate: Gate::scoped(Scope::Alnum, 7, 7, &[]).letters(1),
         samples: Samples {
             matches: &["12345678Z", "X1234567L", "z6570141n"],
             ignores: &[
@@ -338,7 +331,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_alnum),
         check: Check::Valid(v::it_codice_fiscale),
         emit: Emit::Whole,
-        gate: Gate::digits(7, 3),
+        gate: Gate::scoped(Scope::Alnum, 7, 3, &[]).letters(9),
         samples: Samples {
             matches: &["RSSMRA85T10A562S", "cf: glvzpm58p23x071k"],
             ignores: &[
@@ -358,7 +351,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_upper_digit),
         check: Check::Valid(v::sg_nric),
         emit: Emit::Whole,
-        gate: Gate::digits(7, 7),
+        gate: Gate::scoped(Scope::Alnum, 7, 7, &[]).letters(2),
         samples: Samples {
             matches: &[
                 "S1234567D",
@@ -388,7 +381,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_digit_minus),
         check: Check::Valid(v::in_aadhaar),
         emit: Emit::Whole,
-        gate: Gate::digits(12, 12),
+        gate: Gate::scoped(Scope::Numeric, 12, 12, &[]).lengths(&[12]),
         samples: Samples {
             matches: &["234567890124", "987789328793"],
             ignores: &[
@@ -408,7 +401,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(grouped_aadhaar),
         emit: Emit::Whole,
-        gate: Gate::digits(12, 4),
+        gate: Gate::scoped(Scope::Numeric, 12, 4, b" -").lengths(&[4]),
         samples: Samples {
             matches: &["2345 6789 0124", "9877-8932-8793"],
             ignores: &[
@@ -428,7 +421,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_digit_minus),
         check: Check::Valid(v::de_steuer_id),
         emit: Emit::Whole,
-        gate: Gate::digits(11, 11),
+        gate: Gate::scoped(Scope::Numeric, 11, 11, &[]).lengths(&[11]),
         samples: Samples {
             matches: &["02476291358", "72594168233"],
             ignores: &[
@@ -448,7 +441,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(v::de_steuer_id),
         emit: Emit::Whole,
-        gate: Gate::digits(11, 3),
+        gate: Gate::scoped(Scope::Numeric, 11, 3, b" ").lengths(&[3]),
         samples: Samples {
             matches: &["02 476 291 358", "Steuer-ID: 72 594 168 233"],
             ignores: &[
@@ -468,7 +461,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_digit_minus),
         check: Check::Valid(v::nl_bsn),
         emit: Emit::Whole,
-        gate: Gate::digits(9, 9),
+        gate: Gate::scoped(Scope::Numeric, 9, 9, &[]).lengths(&[9]),
         samples: Samples {
             matches: &["111222333", "123456782"],
             ignores: &[
@@ -488,7 +481,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(v::nl_bsn),
         emit: Emit::Whole,
-        gate: Gate::digits(9, 4),
+        gate: Gate::scoped(Scope::Numeric, 9, 4, b".").lengths(&[3]),
         samples: Samples {
             matches: &["1234.56.782", "BSN 3783.26.612"],
             ignores: &[
@@ -508,7 +501,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::uk_nino),
         emit: Emit::Whole,
-        gate: Gate::digits(6, 6),
+        gate: Gate::scoped(Scope::Alnum, 6, 6, &[]).letters(3),
         samples: Samples {
             matches: &["AB123456C", "MN211785A"],
             ignores: &[
@@ -529,7 +522,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::uk_nino),
         emit: Emit::Whole,
-        gate: Gate::digits(6, 2),
+        gate: Gate::scoped(Scope::AlnumSpaced, 6, 2, b" ").letters(3),
         samples: Samples {
             matches: &["AB 12 34 56 C", "NI number: MN 21 17 85 A"],
             ignores: &[
@@ -549,7 +542,10 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word),
         check: Check::None,
         emit: Emit::Whole,
-        gate: gate_plus(7, 7),
+        gate: Gate {
+            needs_plus: true,
+            ..Gate::scoped(Scope::Numeric, 7, 7, b"+").lengths(&[7, 8, 9, 10, 11, 12, 13, 14, 15])
+        },
         samples: Samples {
             matches: &["call +14155552671 now", "+447911123456"],
             ignores: &[
@@ -570,7 +566,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::None,
         emit: Emit::Whole,
-        gate: Gate::digits(10, 4),
+        gate: Gate::scoped(Scope::Numeric, 10, 4, b"-").lengths(&[4]),
         samples: Samples {
             matches: &["(415) 555-2671", "415-555-2671"],
             ignores: &[

@@ -285,7 +285,10 @@ pub(super) const RULES: &[Rule] = &[
         after: None,
         check: Check::Valid(assigned_value),
         emit: Emit::AssignedValue,
-        gate: Gate::anchors_any_case(&["key", "secret", "token", "password"]),
+        gate: Gate {
+            needs_assign: true,
+            ..Gate::anchors_any_case(&["key", "secret", "token", "password"])
+        },
         samples: Samples {
             matches: &[
                 "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",

@@ -20,6 +20,7 @@ fn compiled(rule: &'static Rule) -> Compiled {
         gate: Some(rule.gate),
         decode_eligible: false,
         snap_to_chars: false,
+        min_len: 0,
     }
 }
 
@@ -100,7 +101,7 @@ fn gates_admit_every_positive_sample() {
     );
     for (i, rule) in rules.iter().enumerate() {
         for sample in rule.samples.matches {
-            let profile = prefilter.profile(sample.as_bytes());
+            let profile = prefilter.profile(sample.as_bytes(), true);
             assert!(
                 profile.admits(&rule.gate, 1u64 << i),
                 "{} gate rejects {sample:?}",

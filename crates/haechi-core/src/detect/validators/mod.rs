@@ -65,17 +65,48 @@ pub fn is_epoch_millis(text: &[u8]) -> bool {
     text.len() == 13 && text.iter().all(u8::is_ascii_digit) && matches!(text[0], b'1'..=b'3')
 }
 
-/// A payment card: Luhn-valid and not an epoch-millisecond timestamp.
-pub fn card(text: &[u8]) -> bool {
-    luhn(text) && !is_epoch_millis(text)
+/// Card networks issue 13-digit PANs only under leading 4 (Visa) and 5/6 (Maestro), and
+/// 14-digit PANs only under 3 (Diners) and 5/6 (Maestro). A 13/14-digit run with any other
+/// leading digit (a SIRET, an epoch timestamp) cannot be a card.
+pub fn issuer_length_plausible(text: &[u8]) -> bool {
+    let Some((d, len)) = digits::<19>(text) else {
+        return false;
+    };
+    match len {
+        13 => matches!(d[0], 4..=6),
+        14 => matches!(d[0], 3 | 5 | 6),
+        _ => true,
+    }
 }
 
-/// KR resident registration number: weights 2..9,2..5 over 12 digits, check `(11 - s%11) % 10`.
+/// One digit repeated (`0000 0000 0000 0000` passes Luhn); no network issues such a PAN.
+fn one_repeated_digit(text: &[u8]) -> bool {
+    let mut ds = text.iter().filter(|b| b.is_ascii_digit());
+    let first = ds.next();
+    ds.all(|d| Some(d) == first)
+}
+
+/// A payment card: Luhn-valid, not an epoch-millisecond timestamp, a length its leading digit
+/// is issued in, and not one repeated digit.
+pub fn card(text: &[u8]) -> bool {
+    luhn(text)
+        && !is_epoch_millis(text)
+        && issuer_length_plausible(text)
+        && !one_repeated_digit(text)
+}
+
+/// KR resident registration number: a real birth date (`YYMMDD`, month 01–12, day 01–31),
+/// then weights 2..9,2..5 over 12 digits and check `(11 - s%11) % 10`.
 pub fn kr_rrn(text: &[u8]) -> bool {
     let Some((d, len)) = digits::<13>(text) else {
         return false;
     };
     if len != 13 {
+        return false;
+    }
+    let month = d[2] * 10 + d[3];
+    let day = d[4] * 10 + d[5];
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return false;
     }
     const W: [u32; 12] = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
@@ -523,97 +554,4 @@ pub fn uk_nino(text: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn luhn_and_card() {
-        assert!(luhn(b"4242 4242 4242 4242"));
-        assert!(luhn(b"4111-1111-1111-1111"));
-        assert!(!luhn(b"4242 4242 4242 4241"));
-        assert!(!luhn(b"424242424242")); // 12 digits
-                                         // 1_700_000_000_004 reads as a 2023 epoch-ms timestamp; Luhn-valid but not a card.
-        assert!(luhn(b"1700000000004"));
-        assert!(!card(b"1700000000004"));
-        // The same digits with separators are not a bare timestamp run.
-        assert!(card(b"1700 0000 0000 4"));
-        // A 13-digit Visa (prefix 4) stays a card.
-        assert!(card(b"4222222222222"));
-    }
-
-    #[test]
-    fn kr_rrn_checksum() {
-        assert!(kr_rrn(b"900101-1234568"));
-        assert!(!kr_rrn(b"900101-1234567"));
-        assert!(kr_rrn(b"9001011234568"));
-    }
-
-    #[test]
-    fn ssn_ranges() {
-        assert!(us_ssn(b"078-05-1120"));
-        for bad in [
-            "666-12-1234",
-            "900-12-1234",
-            "000-12-1234",
-            "078-00-1120",
-            "078-05-0000",
-        ] {
-            assert!(!us_ssn(bad.as_bytes()), "{bad}");
-        }
-    }
-
-    #[test]
-    fn iban_checks() {
-        assert!(iban(b"DE89370400440532013000"));
-        assert!(iban(b"DE89 3704 0044 0532 0130 00"));
-        assert!(!iban(b"DE89370400440532013001"));
-        assert!(iban(b"GB82WEST12345698765432"));
-        // Right checksum family, wrong registry length for DE.
-        assert!(!iban(b"DE8937040044053201300"));
-        assert_eq!(iban_grouped(b"DE89 3704 0044 0532 0130 00"), Some(27));
-        assert_eq!(iban_grouped(b"DE89 3704 0044 0532 0130 00 EUR"), Some(27));
-        assert_eq!(iban_grouped(b"DE89 3704 0044 0532 0130 01"), None);
-    }
-
-    #[test]
-    fn national_ids() {
-        assert!(jp_mynumber(b"123456789018"));
-        assert!(!jp_mynumber(b"123456789010"));
-        assert!(fr_nir(b"185057800604830"));
-        assert!(fr_nir(b"1 85 05 78 006 048 30"));
-        assert!(!fr_nir(b"185057800604831"));
-        assert!(es_dni(b"12345678Z"));
-        assert!(es_dni(b"X1234567L"));
-        assert!(es_dni(b"x1234567l"));
-        assert!(!es_dni(b"12345678A"));
-        assert!(it_codice_fiscale(b"RSSMRA85T10A562S"));
-        assert!(!it_codice_fiscale(b"RSSMRA85T10A562X"));
-        assert!(sg_nric(b"S1234567D"));
-        assert!(sg_nric(b"F1234567N"));
-        assert!(!sg_nric(b"S1234567A"));
-        // ICA's M-series worked example.
-        assert!(sg_nric(b"M1234567K"));
-        assert!(!sg_nric(b"M1234567X"));
-        assert!(in_aadhaar(b"234567890124"));
-        assert!(!in_aadhaar(b"234567890125"));
-        assert!(!in_aadhaar(b"123456789018"));
-        assert!(de_steuer_id(b"02476291358"));
-        assert!(!de_steuer_id(b"02476291357"));
-        assert!(nl_bsn(b"111222333"));
-        assert!(nl_bsn(b"123456782"));
-        assert!(!nl_bsn(b"123456789"));
-        assert!(!nl_bsn(b"000000000"));
-        assert!(uk_nino(b"AB123456C"));
-        assert!(uk_nino(b"AB 12 34 56 C"));
-        assert!(!uk_nino(b"BG123456C"));
-        assert!(!uk_nino(b"AO123456C"));
-    }
-
-    #[test]
-    fn kr_phone_trunk_rule() {
-        assert!(kr_phone(b"01012345678"));
-        assert!(kr_phone(b"010-1234-5678"));
-        assert!(kr_phone(b"+82 10 1234 5678"));
-        assert!(!kr_phone(b"1781129892"));
-    }
-}
+mod tests;

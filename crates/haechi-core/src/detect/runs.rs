@@ -1,0 +1,205 @@
+//! Alphabet runs for scoped rules (see [`Scope`]): maximal stretches of a rule family's
+//! alphabet, with the digit facts a rule's gate checks.
+
+use super::rules::{Gate, Scope};
+
+const DIGIT: u8 = 1;
+const NUMERIC: u8 = 2;
+const ALNUM: u8 = 4;
+const ALNUM_SPACED: u8 = 8;
+
+/// Per-byte membership in each alphabet.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut m = 0;
+        if c.is_ascii_digit() {
+            m |= DIGIT | NUMERIC | ALNUM | ALNUM_SPACED;
+        }
+        if c.is_ascii_alphabetic() {
+            m |= ALNUM | ALNUM_SPACED;
+        }
+        if c == b' ' {
+            m |= NUMERIC | ALNUM_SPACED;
+        }
+        if matches!(
+            c,
+            b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'.' | b'+' | b'(' | b')'
+        ) {
+            m |= NUMERIC;
+        }
+        t[b] = m;
+        b += 1;
+    }
+    t
+};
+
+fn bit(scope: Scope) -> u8 {
+    match scope {
+        Scope::Text => 0,
+        Scope::Numeric => NUMERIC,
+        Scope::Alnum => ALNUM,
+        Scope::AlnumSpaced => ALNUM_SPACED,
+    }
+}
+
+/// One maximal run of a scope's alphabet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub start: usize,
+    pub end: usize,
+    pub digits: usize,
+    pub max_digit_run: usize,
+    /// Which of ` `, `-`, `.`, `+` occur (bits 0..4).
+    pub marks: u8,
+    /// Lengths of the maximal digit runs (bit `n` for length `n`, 31 for 31 or more).
+    pub lengths: u32,
+    pub letters: usize,
+}
+
+pub(crate) fn mark(b: u8) -> u8 {
+    match b {
+        b' ' => 1,
+        b'-' => 2,
+        b'.' => 4,
+        b'+' => 8,
+        _ => 0,
+    }
+}
+
+impl Run {
+    /// Whether a rule with this gate can match inside the run.
+    pub fn admits(&self, gate: &Gate) -> bool {
+        self.digits >= usize::from(gate.min_digits)
+            && self.max_digit_run >= usize::from(gate.min_digit_run)
+            && (gate.run_needs_any.is_empty()
+                || gate
+                    .run_needs_any
+                    .iter()
+                    .any(|&b| self.marks & mark(b) != 0))
+            && (gate.run_lengths == 0 || gate.run_lengths & self.lengths != 0)
+            && self.letters >= usize::from(gate.min_letters)
+    }
+}
+
+/// The first ASCII digit at or after `from`, checking 32-byte blocks at a time.
+fn next_digit(text: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 32 <= text.len() {
+        let block = &text[i..i + 32];
+        if block
+            .iter()
+            .fold(false, |acc, &b| acc | (b.wrapping_sub(b'0') < 10))
+        {
+            break;
+        }
+        i += 32;
+    }
+    text[i..].iter().position(u8::is_ascii_digit).map(|p| i + p)
+}
+
+/// Calls `each` for every run of `scope`'s alphabet that holds at least `min_digits` digits,
+/// until it returns false. Runs are found from their digits: skip to the next digit, then
+/// widen to the run around it.
+pub(crate) fn for_each_run(
+    text: &[u8],
+    scope: Scope,
+    min_digits: usize,
+    mut each: impl FnMut(Run) -> bool,
+) {
+    let want = bit(scope);
+    if want == 0 {
+        return;
+    }
+    let inside = |b: u8| CLASS[usize::from(b)] & want != 0;
+    let mut from = 0;
+    while let Some(first_digit) = next_digit(text, from) {
+        let mut start = first_digit;
+        while start > from && inside(text[start - 1]) {
+            start -= 1;
+        }
+        let mut run = Run {
+            start,
+            end: start,
+            digits: 0,
+            max_digit_run: 0,
+            marks: 0,
+            lengths: 0,
+            letters: 0,
+        };
+        let mut digit_run = 0;
+        let mut i = start;
+        while i < text.len() && inside(text[i]) {
+            let b = text[i];
+            if b.is_ascii_digit() {
+                run.digits += 1;
+                digit_run += 1;
+                run.max_digit_run = run.max_digit_run.max(digit_run);
+            } else {
+                if digit_run > 0 {
+                    run.lengths |= 1 << digit_run.min(31);
+                }
+                digit_run = 0;
+                run.marks |= mark(b);
+                run.letters += usize::from(b.is_ascii_alphabetic());
+            }
+            i += 1;
+        }
+        if digit_run > 0 {
+            run.lengths |= 1 << digit_run.min(31);
+        }
+        run.end = i;
+        // A digit is inside every alphabet, so the run is never empty.
+        from = i.max(first_digit + 1);
+        if run.digits >= min_digits.max(1) && !each(run) {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(text: &str, scope: Scope) -> Vec<(String, usize, usize)> {
+        let mut out = Vec::new();
+        for_each_run(text.as_bytes(), scope, 1, |r| {
+            out.push((text[r.start..r.end].to_string(), r.digits, r.max_digit_run));
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn numeric_runs() {
+        assert_eq!(
+            runs("call 010-1234-5678, id:42 ok", Scope::Numeric),
+            [
+                (" 010-1234-5678".to_string(), 11, 4),
+                ("42 ".to_string(), 2, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn alnum_runs_skip_digitless_words() {
+        assert_eq!(
+            runs("DNI 12345678Z, mi nombre", Scope::Alnum),
+            [("12345678Z".to_string(), 8, 8)]
+        );
+        assert_eq!(
+            runs("IBAN DE89 3704 x", Scope::AlnumSpaced),
+            [("IBAN DE89 3704 x".to_string(), 6, 4)]
+        );
+    }
+
+    #[test]
+    fn non_ascii_breaks_runs() {
+        assert_eq!(
+            runs("번호1234번", Scope::Numeric),
+            [("1234".to_string(), 4, 4)]
+        );
+    }
+}
