@@ -32,6 +32,26 @@ CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens (expires_ms) WHERE expires
 CREATE INDEX IF NOT EXISTS tokens_by_type ON tokens (type);
 ";
 
+/// Switch to WAL. When several processes open a new database at once the switch can answer
+/// SQLITE_BUSY without consulting the busy handler, so it is retried for up to the busy timeout.
+/// (Never serialize this with another lock on the database file: closing any descriptor of it
+/// drops SQLite's POSIX locks.)
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 pub(crate) fn open(path: &Path) -> Result<Connection, VaultError> {
     let db_err = |action: &'static str| {
         move |source: rusqlite::Error| VaultError::Database {
@@ -49,9 +69,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection, VaultError> {
         .map_err(db_err("configure"))?;
     // WAL lets readers run beside the single writer; NORMAL sync is durable across process
     // crashes (a power cut may lose the last commits, never corrupt the file).
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-        .map_err(db_err("configure"))?;
+    enable_wal(&conn).map_err(db_err("configure"))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(db_err("configure"))?;
     conn.set_prepared_statement_cache_capacity(32);
