@@ -1,5 +1,5 @@
 //! Group-commit audit writer throughput: events per second appended with the chain by one writer
-//! thread, fed by 8 producer threads, at both fsync policies.
+//! thread, fed by 64 producer threads (a busy gateway), at both fsync policies.
 //! `cargo bench -p haechi-store --bench audit_writer`
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use haechi_core::seams::AuditSink;
 use haechi_store::audit::{AuditWriter, FsyncPolicy, JsonlAuditSink, JsonlOptions, WriterOptions};
 use serde_json::{json, Map, Value};
 
-const PRODUCERS: usize = 8;
+const PRODUCERS: usize = 64;
 const EVENTS_PER_ITERATION: usize = 2_000;
 
 fn event(n: usize) -> Map<String, Value> {
@@ -48,7 +48,7 @@ fn run_producers(writer: &Arc<AuditWriter>) -> Duration {
 }
 
 fn writer(c: &mut Criterion) {
-    let mut group = c.benchmark_group("audit_writer_8_producers");
+    let mut group = c.benchmark_group("audit_writer_64_producers");
     group.throughput(Throughput::Elements(EVENTS_PER_ITERATION as u64));
     group.sample_size(10);
     for (name, fsync) in [
