@@ -69,6 +69,21 @@ fn fan_out_payload(keys: usize) -> String {
     json!({ "wide": wide, "list": list }).to_string()
 }
 
+/// A ~1 KB chat request with nothing to protect (most real traffic).
+fn clean_chat_payload() -> String {
+    json!({
+        "model": "gpt-4o-mini",
+        "temperature": 0.2,
+        "messages": [
+            { "role": "system", "content": "You are a helpful support assistant for an online shop. Answer briefly and never repeat personal data back to the customer." },
+            { "role": "user", "content": "Hi, I ordered a desk lamp last week and it still has not arrived. The order was placed on the mobile app, and the tracking page has not updated for five days. Could you check what happened and tell me when I can expect delivery? I would also like to know whether I can change the delivery address to my office, since I will be travelling next week. Thanks a lot for your help, I really appreciate it." },
+            { "role": "assistant", "content": "Thanks for reaching out. I can look into the order status for you. Could you share the order number shown in the confirmation message?" },
+            { "role": "user", "content": "Sure, it is order 55-1182. Please let me know." }
+        ]
+    })
+    .to_string()
+}
+
 /// A ~1 KB chat request carrying an email, a phone number and an assignment-form secret.
 pub fn chat_payload() -> String {
     json!({
@@ -92,6 +107,7 @@ fn bench_protect(c: &mut Criterion) {
         ("nested_200", nested_payload(200)),
         ("fan_out_5000", fan_out_payload(5000)),
         ("chat_1kb", chat_payload()),
+        ("chat_1kb_clean", clean_chat_payload()),
     ];
     let mut group = c.benchmark_group("protect_enforce_llm_redact");
     for (name, payload) in &cases {

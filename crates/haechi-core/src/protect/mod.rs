@@ -13,6 +13,7 @@ pub mod walk;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -307,29 +308,35 @@ impl Protector {
         let mut edits: Vec<(Range<usize>, String)> = Vec::new();
         let mut renamed_keys: HashMap<usize, Vec<(Range<usize>, String)>> = HashMap::new();
         for (hit, leaf_pieces) in hits.iter().zip(pieces) {
-            if leaf_pieces.is_empty() {
-                continue;
-            }
             let leaf = &hit.leaf;
-            let mut rebuilt = String::with_capacity(leaf.text.len() + 32);
-            let mut cursor = 0;
-            for (span, piece) in leaf_pieces {
-                rebuilt.push_str(&leaf.text[cursor..span.start]);
-                if let Piece::Text(replacement) = piece {
-                    rebuilt.push_str(&replacement);
-                }
-                cursor = span.end;
-            }
-            rebuilt.push_str(&leaf.text[cursor..]);
-            if rebuilt == leaf.text {
+            let pieces: Vec<(Range<usize>, String)> = leaf_pieces
+                .into_iter()
+                .filter_map(|(span, piece)| match piece {
+                    Piece::Text(replacement) if replacement != leaf.text[span.clone()] => {
+                        Some((span, replacement))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if pieces.is_empty() {
                 continue;
             }
-            match (leaf.kind, leaf.object_start) {
-                (LeafKind::Key, Some(object_start)) => renamed_keys
+            match (leaf.kind, leaf.object_start, &leaf.text) {
+                (LeafKind::Key, Some(object_start), _) => renamed_keys
                     .entry(object_start)
                     .or_default()
-                    .push((leaf.span.clone(), rebuilt)),
-                _ => edits.push((leaf.span.clone(), json_string(&rebuilt))),
+                    .push((leaf.span.clone(), rebuild(&leaf.text, pieces))),
+                // A string written without escapes: its decoded offsets are raw offsets, so
+                // only the replaced spans are edited (a big leaf is never copied or re-escaped).
+                (LeafKind::Value, _, Cow::Borrowed(_)) => {
+                    let content_start = leaf.span.start + 1;
+                    edits.extend(pieces.into_iter().map(|(span, replacement)| {
+                        let quoted = json_string(&replacement);
+                        let raw = quoted[1..quoted.len() - 1].to_string();
+                        (content_start + span.start..content_start + span.end, raw)
+                    }));
+                }
+                _ => edits.push((leaf.span.clone(), json_string(&rebuild(&leaf.text, pieces)))),
             }
         }
         for (object_start, renames) in renamed_keys {
@@ -418,6 +425,19 @@ impl Protector {
         }
         Ok(tokens)
     }
+}
+
+/// `text` with each span replaced.
+fn rebuild(text: &str, pieces: Vec<(Range<usize>, String)>) -> String {
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut cursor = 0;
+    for (span, replacement) in pieces {
+        out.push_str(&text[cursor..span.start]);
+        out.push_str(&replacement);
+        cursor = span.end;
+    }
+    out.push_str(&text[cursor..]);
+    out
 }
 
 enum Piece {
