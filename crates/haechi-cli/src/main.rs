@@ -37,6 +37,20 @@ fn run(command: Command) -> anyhow::Result<u8> {
         } => commands::protect::run(&input, &config, direction),
         Command::Report { audit, config } => commands::report::run(audit.as_deref(), &config),
         Command::Status { config } => commands::status::run(&config),
+        Command::TokenReveal {
+            token,
+            config,
+            allow_dev_reveal,
+        } => commands::token::reveal(&token, &config, allow_dev_reveal),
+        Command::TokenPurge {
+            token,
+            expired,
+            config,
+        } => commands::token::purge(token.as_deref(), expired, &config),
+        Command::TokenExport {
+            config,
+            type_filter,
+        } => commands::token::export(&config, type_filter.as_deref()),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)
