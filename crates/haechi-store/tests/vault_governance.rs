@@ -274,7 +274,7 @@ fn purge_and_purge_expired_are_audited() {
         .into_iter()
         .map(|m| m.token)
         .collect();
-    assert_eq!(listed, [keep.clone()]);
+    assert_eq!(listed, [keep]);
 
     tokenize(&expired_vault, "old3@example.com", &json!({}));
     assert_eq!(ok(governance.purge_expired()).purged, 1);
