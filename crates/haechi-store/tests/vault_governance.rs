@@ -378,3 +378,9 @@ fn markers_yield_their_token_id() {
     );
     assert_eq!(token_id_from_marker("[TOKEN:"), "[TOKEN:");
 }
+
+#[test]
+fn governance_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<TokenGovernance>();
+}

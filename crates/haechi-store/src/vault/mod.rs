@@ -256,7 +256,8 @@ impl SqliteTokenVault {
         Ok(results)
     }
 
-    /// Decrypts a token's value with the AAD it was stored with.
+    /// Decrypts a token's value with the AAD it was stored with. Ungoverned and unaudited:
+    /// manual reveal goes through [`TokenGovernance::reveal`].
     pub fn reveal(&self, token: &str) -> Result<Revealed, VaultError> {
         self.reveal_with_context(token, None)
     }
