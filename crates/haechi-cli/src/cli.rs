@@ -59,6 +59,34 @@ pub enum Command {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Reveal a tokenized value (governed by tokenVault.revealPolicy; audited).
+    TokenReveal {
+        /// The token id (`tok_…`) or its `[TOKEN:tok_…]` marker.
+        token: String,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Reveal under the `local-dev` policy for this run, whatever the config says.
+        #[arg(long)]
+        allow_dev_reveal: bool,
+    },
+    /// Purge one token, or every expired token with --expired (audited).
+    TokenPurge {
+        /// The token id (`tok_…`) or its `[TOKEN:tok_…]` marker.
+        token: Option<String>,
+        /// Purge every expired token instead of one.
+        #[arg(long)]
+        expired: bool,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+    /// Export token metadata (never plaintext), optionally of one type.
+    TokenExport {
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Only tokens of this detection type (e.g. email).
+        #[arg(long = "type", value_name = "TYPE")]
+        type_filter: Option<String>,
+    },
     /// Print the configuration guide.
     Config,
     /// Run an end-to-end demonstration on embedded defaults in a temporary directory.

@@ -46,6 +46,20 @@ fn run(command: Command) -> anyhow::Result<u8> {
             anchor.as_ref().map(|path| path.as_deref()),
             &config,
         ),
+        Command::TokenReveal {
+            token,
+            config,
+            allow_dev_reveal,
+        } => commands::token::reveal(&token, &config, allow_dev_reveal),
+        Command::TokenPurge {
+            token,
+            expired,
+            config,
+        } => commands::token::purge(token.as_deref(), expired, &config),
+        Command::TokenExport {
+            config,
+            type_filter,
+        } => commands::token::export(&config, type_filter.as_deref()),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

@@ -323,8 +323,11 @@ fn a_reference_json_vault_imports_and_reveals() {
         (report.imported, report.existing, report.invalid),
         (1, 0, 1)
     );
+    assert!(!report.unchanged);
     assert_eq!(ok(vault.reveal(token)).plaintext, "old@example.com");
-    assert_eq!(ok(vault.import_json_vault(&json_path)).existing, 1);
+    let again = ok(vault.import_json_vault(&json_path));
+    assert!(again.unchanged, "an unchanged file is not imported twice");
+    assert_eq!(again.imported + again.existing, 0);
     let meta = ok(vault.export_metadata(None));
     assert_eq!(
         meta[0].metadata,

@@ -50,6 +50,30 @@ const COMMANDS: &[CommandHelp] = &[
                  governance, key file state and permissions, audit log state, and warnings.",
     },
     CommandHelp {
+        name: "token-reveal",
+        usage: "haechi token-reveal <token> [--config haechi.config.json] [--allow-dev-reveal]",
+        summary: "Reveal a tokenized value (governed by tokenVault.revealPolicy; audited).",
+        detail: "Refused unless tokenVault.revealPolicy is local-dev or --allow-dev-reveal is \
+                 passed. Accepts tok_… or the [TOKEN:tok_…] marker. Every decision (denied, \
+                 allowed, or failed as unknown, expired or undecryptable) is written to the audit \
+                 log with the token id, never the value. Prints ok, token, type and plaintext.",
+    },
+    CommandHelp {
+        name: "token-purge",
+        usage: "haechi token-purge <token> [--config haechi.config.json]\n  haechi token-purge --expired [--config haechi.config.json]",
+        summary: "Purge a specific token, or all expired tokens with --expired.",
+        detail: "Audited. Expired tokens are also pruned on every vault write.",
+    },
+    CommandHelp {
+        name: "token-export",
+        usage: "haechi token-export [--config haechi.config.json] [--type email]",
+        summary: "Export token metadata (never plaintext), optionally filtered by type.",
+        detail: "Lists token, type, createdAt, expiresAt and metadata (path, ruleId) per token. A \
+                 reference vault file at tokenVault.path (.haechi/token-vault.json) is imported \
+                 into the SQLite vault beside it the first time any token command runs, and again \
+                 only when that file changes.",
+    },
+    CommandHelp {
         name: "config",
         usage: "haechi config",
         summary: "Print the configuration guide (every key, its default and allowed values).",

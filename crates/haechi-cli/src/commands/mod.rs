@@ -7,6 +7,7 @@ pub mod init;
 pub mod protect;
 pub mod report;
 pub mod status;
+pub mod token;
 
 /// Exit codes shared with the reference: 0 ok, 1 error, 3 blocked.
 pub const EXIT_OK: u8 = 0;

@@ -6,6 +6,9 @@ use haechi_core::seams::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    /// The reference's message for a reveal refused by `tokenVault.revealPolicy: disabled`.
+    #[error("Token reveal is disabled by tokenVault.revealPolicy")]
+    RevealDisabled,
     /// The reference's message for an unknown token (its reason code `unknown_token`).
     #[error("Unknown token")]
     UnknownToken,
@@ -34,12 +37,20 @@ pub enum VaultError {
     InvalidSettings(&'static str),
     #[error("cannot import reference vault {}: {reason}", path.display())]
     Import { path: PathBuf, reason: String },
+    /// A governance decision could not be audited; a reveal is then refused.
+    #[error("cannot write the token vault's audit event ({decision}): {source}; check audit.path and its permissions")]
+    Audit {
+        decision: &'static str,
+        #[source]
+        source: ProviderError,
+    },
 }
 
 impl VaultError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
+            VaultError::RevealDisabled => "haechi_token_reveal_disabled",
             VaultError::UnknownToken => "haechi_token_unknown",
             VaultError::Expired => "haechi_token_expired",
             VaultError::DecryptFailed => "haechi_token_decrypt_failed",
@@ -48,12 +59,14 @@ impl VaultError {
             VaultError::Corrupt { .. } => "haechi_vault_corrupt",
             VaultError::InvalidSettings(_) => "haechi_vault_invalid_settings",
             VaultError::Import { .. } => "haechi_vault_import_failed",
+            VaultError::Audit { .. } => "haechi_vault_audit_failed",
         }
     }
 
-    /// The reference's reveal `reasonCode` for the audit event of a failed reveal.
+    /// The reference's reveal `reasonCode` for the audit event of a refused or failed reveal.
     pub fn reason_code(&self) -> &'static str {
         match self {
+            VaultError::RevealDisabled => "reveal_policy_disabled",
             VaultError::UnknownToken => "unknown_token",
             VaultError::Expired => "token_expired",
             VaultError::DecryptFailed => "decrypt_failed",

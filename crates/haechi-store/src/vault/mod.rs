@@ -4,8 +4,13 @@
 //! ruleId}`, `envelope`, `aad {purpose, token, type, context}`), one row per token. Each
 //! `tokenize` batch is one `BEGIN IMMEDIATE` transaction, which also prunes expired rows;
 //! several processes may share one database (WAL, 5 s busy timeout).
+//!
+//! [`TokenGovernance`] wraps the vault for manual reveal, detokenize and purge: the reveal
+//! policy and one audit event per decision. [`SqliteTokenVault::open_configured`] opens the
+//! database for `tokenVault.path` and imports a reference JSON vault found there.
 
 mod error;
+mod governance;
 mod ids;
 mod import;
 mod records;
@@ -22,6 +27,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::VaultError;
+pub use governance::{
+    reveal_policy_name, token_id_from_marker, Purged, PurgedExpired, TokenGovernance,
+    AUDIT_ID_DOMAIN,
+};
 pub use ids::DETERMINISTIC_DOMAIN;
 pub use import::ImportReport;
 pub use records::{TokenMetadata, VaultRecord};
@@ -161,8 +170,25 @@ impl SqliteTokenVault {
         })
     }
 
+    /// Opens the vault for `tokenVault.path` as the config names it: the database at
+    /// [`vault_db_path`], after importing the reference JSON vault at that path if there is
+    /// one (see [`Self::import_reference_vault`]). Returns what the import did, if it ran.
+    pub fn open_configured(
+        vault_path: &Path,
+        crypto: Arc<dyn Crypto>,
+        settings: VaultSettings,
+    ) -> Result<(Self, Option<ImportReport>), VaultError> {
+        let vault = Self::open(vault_db_path(vault_path), crypto, settings)?;
+        let report = vault.import_reference_vault(vault_path)?;
+        Ok((vault, report))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(crate) fn crypto(&self) -> &dyn Crypto {
+        self.crypto.as_ref()
     }
 
     /// Tokenizes a batch in one transaction; returns one [`Tokenized`] per request, in order.
@@ -230,7 +256,8 @@ impl SqliteTokenVault {
         Ok(results)
     }
 
-    /// Decrypts a token's value with the AAD it was stored with.
+    /// Decrypts a token's value with the AAD it was stored with. Ungoverned and unaudited:
+    /// manual reveal goes through [`TokenGovernance::reveal`].
     pub fn reveal(&self, token: &str) -> Result<Revealed, VaultError> {
         self.reveal_with_context(token, None)
     }
@@ -309,11 +336,35 @@ impl SqliteTokenVault {
     }
 
     /// Copies the records of a reference JSON vault (`.haechi/token-vault.json`) into this
-    /// database, so tokens issued by the JavaScript Haechi keep revealing. Tokens already
-    /// present are left alone.
+    /// database, so tokens issued by the JavaScript Haechi keep revealing. Idempotent: an
+    /// unchanged file is skipped, records already present are kept (only a later expiry is
+    /// taken over), and a token purged here after an earlier import stays purged.
     pub fn import_json_vault(&self, json_path: &Path) -> Result<ImportReport, VaultError> {
         let mut conn = self.lock();
         import::import_json_vault(&mut conn, json_path, &self.path)
+    }
+
+    /// [`Self::import_json_vault`] when `json_path` is a `.json` file other than this
+    /// database; `None` when there is no such file (nothing to import).
+    pub fn import_reference_vault(
+        &self,
+        json_path: &Path,
+    ) -> Result<Option<ImportReport>, VaultError> {
+        if json_path.extension().is_none_or(|ext| ext != "json") || json_path == self.path {
+            return Ok(None);
+        }
+        match std::fs::metadata(json_path) {
+            Ok(meta) if meta.is_file() => self.import_json_vault(json_path).map(Some),
+            Ok(_) => Err(VaultError::Import {
+                path: json_path.to_path_buf(),
+                reason: "it is not a regular file".into(),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(VaultError::Import {
+                path: json_path.to_path_buf(),
+                reason: error.to_string(),
+            }),
+        }
     }
 
     fn load(&self, token: &str) -> Result<Option<VaultRecord>, VaultError> {

@@ -12,7 +12,8 @@ use super::error::VaultError;
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bumped when the table layout changes (stored in `PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added the import bookkeeping tables (version 1 databases gain them on open).
+const SCHEMA_VERSION: i64 = 2;
 
 /// One row per token: the reference's record as columns, with the envelope, AAD and metadata
 /// kept as their JSON text so the reference's record can be rebuilt exactly.
@@ -30,6 +31,20 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens (expires_ms) WHERE expires_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_by_type ON tokens (type);
+
+-- One row per reference JSON vault imported: its SHA-256 when last imported, so an unchanged
+-- file is not read into the database again.
+CREATE TABLE IF NOT EXISTS vault_imports (
+    source       TEXT PRIMARY KEY,
+    sha256       TEXT NOT NULL,
+    imported_at  TEXT NOT NULL,
+    records      INTEGER NOT NULL
+);
+-- Every token id ever taken from a reference vault, so a re-import never brings back a token
+-- that was purged (or pruned as expired) here since.
+CREATE TABLE IF NOT EXISTS imported_tokens (
+    token  TEXT PRIMARY KEY
+) WITHOUT ROWID;
 ";
 
 /// Switch to WAL. When several processes open a new database at once the switch can answer
