@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -12,7 +12,7 @@ use haechi_core::protect::{Collaborators, Protector};
 use haechi_core::seams::{ProviderError, TokenRequest, Tokenizer};
 use haechi_crypto::LocalKeyProvider;
 use haechi_store::audit::{JsonlAuditSink, JsonlOptions};
-use haechi_store::vault::{vault_db_path, SqliteTokenVault, VaultSettings};
+use haechi_store::vault::{SqliteTokenVault, VaultSettings};
 
 /// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
 /// policy and custom rules so every semantic error surfaces at load, not at first use.
@@ -109,20 +109,44 @@ pub fn build_protector(config: &Config) -> Result<Protector> {
     Protector::new(config, collaborators).map_err(|error| anyhow!("invalid config: {error}"))
 }
 
-/// Opens the SQLite vault on first use, so commands that never tokenize create no database.
+/// The vault of `tokenVault.path`: our SQLite database beside it, after importing the reference
+/// JSON vault found there (once per version of that file), so its tokens keep working.
+pub fn open_vault(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<SqliteTokenVault> {
+    if config.token_vault.provider != "local" {
+        bail!(
+            "tokenVault.provider is {:?}: the haechi CLI only ships the local token vault",
+            config.token_vault.provider
+        );
+    }
+    let (vault, report) = SqliteTokenVault::open_configured(
+        Path::new(&config.token_vault.path),
+        keys,
+        VaultSettings::from_config(&config.token_vault),
+    )
+    .map_err(|error| anyhow!("{error}"))?;
+    if let Some(report) = report.filter(|r| r.imported > 0) {
+        eprintln!(
+            "haechi: note: imported {} tokens from the reference vault {} into {}",
+            report.imported,
+            config.token_vault.path,
+            vault.path().display()
+        );
+    }
+    Ok(vault)
+}
+
+/// Opens the vault on first use, so commands that never tokenize create no database.
 pub struct LazyVault {
-    path: PathBuf,
-    settings: VaultSettings,
-    crypto: Arc<LocalKeyProvider>,
+    config: Config,
+    keys: Arc<LocalKeyProvider>,
     vault: OnceLock<Result<SqliteTokenVault, ProviderError>>,
 }
 
 impl LazyVault {
-    pub fn new(config: &Config, crypto: Arc<LocalKeyProvider>) -> Self {
+    pub fn new(config: &Config, keys: Arc<LocalKeyProvider>) -> Self {
         LazyVault {
-            path: vault_db_path(Path::new(&config.token_vault.path)),
-            settings: VaultSettings::from_config(&config.token_vault),
-            crypto,
+            config: config.clone(),
+            keys,
             vault: OnceLock::new(),
         }
     }
@@ -131,8 +155,9 @@ impl LazyVault {
 impl Tokenizer for LazyVault {
     fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
         let vault = self.vault.get_or_init(|| {
-            SqliteTokenVault::open(&self.path, self.crypto.clone(), self.settings.clone())
-                .map_err(ProviderError::from)
+            open_vault(&self.config, Arc::clone(&self.keys)).map_err(|error| {
+                ProviderError::new("haechi_vault_unavailable", format!("{error:#}"))
+            })
         });
         match vault {
             Ok(vault) => vault.tokenize(requests),

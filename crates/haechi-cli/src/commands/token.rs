@@ -11,13 +11,11 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 use haechi_core::config::model::RevealPolicy;
 use haechi_core::config::Config;
-use haechi_store::vault::{
-    token_id_from_marker, SqliteTokenVault, TokenGovernance, VaultError, VaultSettings,
-};
+use haechi_store::vault::{token_id_from_marker, TokenGovernance, VaultError};
 use serde_json::json;
 
 use crate::output::write_json;
-use crate::runtime::{load_config, open_audit, open_keys};
+use crate::runtime::{load_config, open_audit, open_keys, open_vault};
 
 /// `haechi token-reveal <token> [--allow-dev-reveal]`. `--allow-dev-reveal` reveals under
 /// `local-dev` for this run whatever the config says (as the reference does); the audit event
@@ -75,43 +73,16 @@ pub fn purge(token: Option<&str>, expired: bool, config_path: &Path) -> Result<u
 /// `haechi token-export [--type T]`: token metadata only — never a value or an envelope.
 pub fn export(config_path: &Path, type_filter: Option<&str>) -> Result<u8> {
     let config = load_config(config_path)?;
-    let vault = open_vault(&config)?;
+    let vault = open_vault(&config, open_keys(&config)?)?;
     let tokens = vault.export_metadata(type_filter).map_err(vault_error)?;
     write_json(&json!({ "ok": true, "command": "token-export", "tokens": tokens }))?;
     Ok(super::EXIT_OK)
 }
 
 fn open_governance(config: &Config, policy: RevealPolicy) -> Result<TokenGovernance> {
-    let vault = open_vault(config)?;
+    let vault = Arc::new(open_vault(config, open_keys(config)?)?);
     let audit = open_audit(config)?;
     Ok(TokenGovernance::new(vault, policy, audit))
-}
-
-/// The vault of `tokenVault.path`, after importing the reference JSON vault there (once per
-/// version of that file).
-fn open_vault(config: &Config) -> Result<Arc<SqliteTokenVault>> {
-    if config.token_vault.provider != "local" {
-        bail!(
-            "tokenVault.provider is {:?}: the haechi CLI only ships the local token vault",
-            config.token_vault.provider
-        );
-    }
-    let keys = open_keys(config)?;
-    let (vault, report) = SqliteTokenVault::open_configured(
-        Path::new(&config.token_vault.path),
-        keys,
-        VaultSettings::from_config(&config.token_vault),
-    )
-    .map_err(vault_error)?;
-    if let Some(report) = report.filter(|r| r.imported > 0) {
-        eprintln!(
-            "haechi: note: imported {} tokens from the reference vault {} into {}",
-            report.imported,
-            config.token_vault.path,
-            vault.path().display()
-        );
-    }
-    Ok(Arc::new(vault))
 }
 
 /// A vault error as one line (its message already says what to do; no source repeated).
