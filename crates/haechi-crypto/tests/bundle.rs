@@ -60,6 +60,8 @@ fn the_signature_does_not_depend_on_key_order_or_layout() {
     assert!(verify_policy_bundle(&compact, &path).is_ok());
 }
 
+type Tamper = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn every_tamper_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +70,7 @@ fn every_tamper_is_refused() {
     let good = keys.sign(policy()).unwrap().to_value();
     assert!(keys.verify(&good).is_ok());
 
-    let tampers: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let tampers: Vec<(&str, Tamper)> = vec![
         (
             "action weakened",
             Box::new(|b| b["policy"]["actions"]["email"] = json!("allow")),
