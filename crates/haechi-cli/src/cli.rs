@@ -48,6 +48,23 @@ pub enum Command {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Sign a policy file into a verifiable bundle.
+    PolicySign {
+        /// The policy JSON file to sign.
+        policy: PathBuf,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Where to write the bundle.
+        #[arg(long, default_value = "policy.bundle.json")]
+        out: PathBuf,
+    },
+    /// Verify a signed policy bundle against the configured key.
+    PolicyVerify {
+        /// The bundle to verify.
+        bundle: PathBuf,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
     /// Print the configuration guide.
     Config,
     /// Run an end-to-end demonstration on embedded defaults in a temporary directory.

@@ -37,6 +37,14 @@ fn run(command: Command) -> anyhow::Result<u8> {
         } => commands::protect::run(&input, &config, direction),
         Command::Report { audit, config } => commands::report::run(audit.as_deref(), &config),
         Command::Status { config } => commands::status::run(&config),
+        Command::PolicySign {
+            policy,
+            config,
+            out,
+        } => commands::policy_bundle::sign(&policy, &config, &out),
+        Command::PolicyVerify { bundle, config } => {
+            commands::policy_bundle::verify(&bundle, &config)
+        }
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

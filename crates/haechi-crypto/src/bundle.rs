@@ -171,6 +171,7 @@ impl PolicyBundleKeys {
                 reason: "the policy must be a JSON object",
             });
         }
+        let policy = js_property_order(policy);
         let key = self.key(&self.active_kid)?;
         let canonical = canonical_json(&Value::Object(payload(
             &self.active_kid,
@@ -223,7 +224,7 @@ impl PolicyBundleKeys {
         Ok(VerifiedBundle {
             kid: kid.clone(),
             signed_at: signed_at.clone(),
-            policy: policy.clone(),
+            policy: js_property_order(policy.clone()),
         })
     }
 
@@ -267,6 +268,52 @@ fn payload(kid: &str, signed_at: &str, policy: &Value) -> Map<String, Value> {
     out.insert("signedAt".into(), Value::String(signed_at.into()));
     out.insert("policy".into(), policy.clone());
     out
+}
+
+/// Objects re-laid in the order a JavaScript object lists its properties: array-index keys
+/// (`"0"`, `"2"`, `"10"`, ...) ascending first, then the others in insertion order. The
+/// signature does not depend on it (the canonical form sorts), but the written bundle and the
+/// verified policy then read exactly as the reference writes and prints them.
+fn js_property_order(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut indexed = Vec::new();
+            let mut named = Map::with_capacity(map.len());
+            for (key, item) in map {
+                let item = js_property_order(item);
+                match array_index(&key) {
+                    Some(index) => indexed.push((index, key, item)),
+                    None => {
+                        named.insert(key, item);
+                    }
+                }
+            }
+            if indexed.is_empty() {
+                return Value::Object(named);
+            }
+            indexed.sort_by_key(|(index, _, _)| *index);
+            let mut out = Map::with_capacity(indexed.len() + named.len());
+            out.extend(indexed.into_iter().map(|(_, key, item)| (key, item)));
+            out.extend(named);
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(js_property_order).collect()),
+        other => other,
+    }
+}
+
+/// An ECMAScript array index: the canonical decimal form of an integer below 2^32 - 1.
+fn array_index(key: &str) -> Option<u32> {
+    if key.is_empty() || key.len() > 10 || (key.len() > 1 && key.starts_with('0')) {
+        return None;
+    }
+    if !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse::<u64>()
+        .ok()
+        .filter(|n| *n < u64::from(u32::MAX))
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// `1` or `1.0`: both are the number 1 to the reference's `JSON.parse`.
@@ -382,6 +429,33 @@ mod tests {
             keys.verify(&truncated),
             Err(BundleError::SignatureMismatch)
         ));
+    }
+
+    #[test]
+    fn objects_list_array_index_keys_first_as_javascript_does() {
+        let value = json!({"b": 1, "10": {"z": 0, "1": 0}, "2": [{"x": 0, "0": 0}], "01": 0, "4294967295": 0, "4294967294": 0});
+        let ordered = js_property_order(value);
+        let keys: Vec<&str> = ordered
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["2", "10", "4294967294", "b", "01", "4294967295"]);
+        let inner: Vec<&str> = ordered["10"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(inner, ["1", "z"]);
+        let nested: Vec<&str> = ordered["2"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(nested, ["0", "x"]);
     }
 
     #[test]

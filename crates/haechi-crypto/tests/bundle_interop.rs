@@ -84,7 +84,13 @@ fn our_signature_is_byte_identical_to_the_reference_signature() {
             bundle["signature"].as_str().unwrap(),
             "{name}"
         );
-        assert_eq!(ours.to_value(), bundle, "{name}: same fields, same order");
+        assert_eq!(ours.to_value(), bundle, "{name}: same fields");
+        // The written file is the reference's file, byte for byte (key order included).
+        assert_eq!(
+            ours.to_file_text(),
+            fs::read_to_string(fixture(name)).unwrap(),
+            "{name}: same file text"
+        );
     }
 }
 

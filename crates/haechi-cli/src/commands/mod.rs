@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod help;
 pub mod init;
+pub mod policy_bundle;
 pub mod protect;
 pub mod report;
 pub mod status;
