@@ -51,7 +51,7 @@ pub enum Command {
     /// Sign a policy file into a verifiable bundle.
     PolicySign {
         /// The policy JSON file to sign.
-        policy: PathBuf,
+        policy: Option<PathBuf>,
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
         /// Where to write the bundle.
@@ -61,7 +61,7 @@ pub enum Command {
     /// Verify a signed policy bundle against the configured key.
     PolicyVerify {
         /// The bundle to verify.
-        bundle: PathBuf,
+        bundle: Option<PathBuf>,
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },

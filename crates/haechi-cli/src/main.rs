@@ -41,9 +41,9 @@ fn run(command: Command) -> anyhow::Result<u8> {
             policy,
             config,
             out,
-        } => commands::policy_bundle::sign(&policy, &config, &out),
+        } => commands::policy_bundle::sign(policy.as_deref(), &config, &out),
         Command::PolicyVerify { bundle, config } => {
-            commands::policy_bundle::verify(&bundle, &config)
+            commands::policy_bundle::verify(bundle.as_deref(), &config)
         }
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);

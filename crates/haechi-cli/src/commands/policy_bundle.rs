@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use haechi_crypto::PolicyBundleKeys;
 use serde_json::{json, Number, Value};
 
@@ -14,7 +14,10 @@ use crate::runtime::{
 };
 
 /// Sign a policy file with the active key and write the bundle to `out`.
-pub fn sign(policy_path: &Path, config_path: &Path, out: &Path) -> Result<u8> {
+pub fn sign(policy_path: Option<&Path>, config_path: &Path, out: &Path) -> Result<u8> {
+    let Some(policy_path) = policy_path else {
+        bail!("policy-sign requires a policy JSON file path: haechi policy-sign <policy.json> [--out policy.bundle.json]");
+    };
     let config = load_config_without_bundle(config_path)?;
     let text = read_text_file(policy_path, "policy file")?;
     let policy = parse_json(&text)
@@ -40,7 +43,10 @@ pub fn sign(policy_path: &Path, config_path: &Path, out: &Path) -> Result<u8> {
 }
 
 /// Verify a bundle against the configured key file and print what it vouches for.
-pub fn verify(bundle_path: &Path, config_path: &Path) -> Result<u8> {
+pub fn verify(bundle_path: Option<&Path>, config_path: &Path) -> Result<u8> {
+    let Some(bundle_path) = bundle_path else {
+        bail!("policy-verify requires a policy bundle JSON file path: haechi policy-verify <policy.bundle.json>");
+    };
     let config = load_config_without_bundle(config_path)?;
     let (verified, _) = load_verified_bundle(bundle_path, &config)?;
     write_json(&json!({
