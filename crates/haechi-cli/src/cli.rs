@@ -87,6 +87,23 @@ pub enum Command {
         #[arg(long = "type", value_name = "TYPE")]
         type_filter: Option<String>,
     },
+    /// Sign a policy file into a verifiable bundle.
+    PolicySign {
+        /// The policy JSON file to sign.
+        policy: Option<PathBuf>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Where to write the bundle.
+        #[arg(long, default_value = "policy.bundle.json")]
+        out: PathBuf,
+    },
+    /// Verify a signed policy bundle against the configured key.
+    PolicyVerify {
+        /// The bundle to verify.
+        bundle: Option<PathBuf>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
     /// Print the configuration guide.
     Config,
     /// Run an end-to-end demonstration on embedded defaults in a temporary directory.

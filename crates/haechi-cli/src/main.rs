@@ -60,6 +60,14 @@ fn run(command: Command) -> anyhow::Result<u8> {
             config,
             type_filter,
         } => commands::token::export(&config, type_filter.as_deref()),
+        Command::PolicySign {
+            policy,
+            config,
+            out,
+        } => commands::policy_bundle::sign(policy.as_deref(), &config, &out),
+        Command::PolicyVerify { bundle, config } => {
+            commands::policy_bundle::verify(bundle.as_deref(), &config)
+        }
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

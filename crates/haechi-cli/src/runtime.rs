@@ -7,16 +7,65 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use haechi_core::config::{load_config_str, Config};
+use haechi_core::config::{load_config_str, validate_policy_section, Config, PolicyConfig};
 use haechi_core::protect::{Collaborators, Protector};
 use haechi_core::seams::{ProviderError, TokenRequest, Tokenizer};
-use haechi_crypto::LocalKeyProvider;
+use haechi_crypto::{verify_policy_bundle, LocalKeyProvider, VerifiedBundle};
 use haechi_store::audit::{JsonlAuditSink, JsonlOptions};
 use haechi_store::vault::{SqliteTokenVault, VaultSettings};
 
 /// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
 /// policy and custom rules so every semantic error surfaces at load, not at first use.
+///
+/// With `policy.bundlePath` the signed bundle is verified against `keys.keyFile` first and its
+/// policy replaces the inline one (keeping the effective mode, `policy.mode ?? mode`); a bundle
+/// that does not verify or whose policy is invalid refuses the whole config. There is no
+/// fallback to the inline policy.
 pub fn load_config(path: &Path) -> Result<Config> {
+    let mut config = load_config_without_bundle(path)?;
+    if let Some(bundle_path) = config.policy.bundle_path.clone() {
+        let (_, mut policy) = load_verified_bundle(Path::new(&bundle_path), &config)
+            .map_err(|error| anyhow!("policy.bundlePath in {}: {error:#}", path.display()))?;
+        policy.mode = Some(config.effective_mode());
+        policy.bundle_path = Some(bundle_path);
+        config.policy = policy;
+    }
+    haechi_core::protect::check_config(&config)
+        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))?;
+    Ok(config)
+}
+
+/// Verify a policy bundle against the config's key file and check its policy as a `policy`
+/// section. The policy's own `mode` is kept here; [`load_config`] replaces it.
+pub fn load_verified_bundle(
+    bundle_path: &Path,
+    config: &Config,
+) -> Result<(VerifiedBundle, PolicyConfig)> {
+    let text = read_text_file(bundle_path, "policy bundle")?;
+    let verified = verify_policy_bundle(&text, &config.keys.key_file)
+        .map_err(|error| anyhow!("policy bundle {} refused: {error}", bundle_path.display()))?;
+    let policy = check_bundle_policy(&verified.policy).map_err(|error| {
+        anyhow!(
+            "policy bundle {} is signed but its policy is invalid: {error}; fix the policy and sign it again with `haechi policy-sign`",
+            bundle_path.display()
+        )
+    })?;
+    Ok((verified, policy))
+}
+
+/// A bundled policy passes the same checks as an inline `policy` section, and may not point
+/// at yet another bundle.
+pub fn check_bundle_policy(policy: &serde_json::Value) -> Result<PolicyConfig> {
+    let checked = validate_policy_section(policy).map_err(|error| anyhow!("{error}"))?;
+    if checked.bundle_path.is_some() {
+        bail!("policy.bundlePath cannot be set inside a bundled policy; remove it");
+    }
+    Ok(checked)
+}
+
+/// Read and validate a config file without loading `policy.bundlePath`: for the commands that
+/// only need the key file to sign or verify bundles, so a broken bundle can still be replaced.
+pub fn load_config_without_bundle(path: &Path) -> Result<Config> {
     let text = read_text_file(path, "config file").map_err(|error| {
         if is_not_found(&error) {
             anyhow!(
@@ -27,11 +76,8 @@ pub fn load_config(path: &Path) -> Result<Config> {
             error
         }
     })?;
-    let config = load_config_str(&text, &|name| std::env::var(name).ok())
-        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))?;
-    haechi_core::protect::check_config(&config)
-        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))?;
-    Ok(config)
+    load_config_str(&text, &|name| std::env::var(name).ok())
+        .map_err(|error| anyhow!("invalid config {}: {error}", path.display()))
 }
 
 /// Read a UTF-8 text file, naming `what` it is in every error.

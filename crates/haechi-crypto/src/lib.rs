@@ -9,7 +9,9 @@
 //!   HMAC-SHA256, with the per-key nonce budget ([`NonceBudget`], [`read_nonce_budget`]);
 //! - [`envelope_marker`] / [`parse_envelope_marker`] convert envelopes to and from the
 //!   `[HAECHI_ENC:…]` payload text;
-//! - [`canonicalize_crypto_aad`] / [`canonicalize_v1`] are the AAD byte forms both sides bind to.
+//! - [`canonicalize_crypto_aad`] / [`canonicalize_v1`] are the AAD byte forms both sides bind to;
+//! - [`PolicyBundleKeys`] signs and verifies policy bundles (HS256 under a key derived per
+//!   key-file entry for the `haechi:policy-bundle:signing:v1` domain).
 //!
 //! All primitives (AES-GCM, HMAC, SHA-256, randomness) come from `ring`. This crate must never
 //! put key material, plaintext or AAD values into an error, a warning or a log line, and never
@@ -17,6 +19,7 @@
 
 mod aad;
 mod budget;
+mod bundle;
 mod encoding;
 mod error;
 mod jsjson;
@@ -30,6 +33,10 @@ pub use budget::{
     read_nonce_budget, read_nonce_budget_with, CryptoWarning, NonceBudget, NonceBudgetStatus,
     MAX_ENCRYPTIONS_PER_KEY, NONCE_RESERVE_WINDOW, NONCE_WARN_THRESHOLD, WARN_NONCE_BUDGET,
     WARN_NONCE_BUDGET_NOPERSIST,
+};
+pub use bundle::{
+    parse_policy_bundle, verify_policy_bundle, BundleError, PolicyBundle, PolicyBundleKeys,
+    VerifiedBundle, POLICY_BUNDLE_ALG, POLICY_BUNDLE_SIGNING_DOMAIN, POLICY_BUNDLE_VERSION,
 };
 pub use error::CryptoError;
 pub use keyfile::{init_local_key_file, KeyInitOutcome, ALG};

@@ -306,7 +306,7 @@ fn present(field: &Option<String>) -> Option<&str> {
 
 /// An envelope's kid is echoed in an error only when it looks like a key id (short, plain
 /// characters), so a crafted envelope cannot push arbitrary text into logs.
-fn printable_kid(kid: &str) -> Option<String> {
+pub(crate) fn printable_kid(kid: &str) -> Option<String> {
     let plain = kid.len() <= 64
         && kid
             .bytes()

@@ -74,6 +74,25 @@ const COMMANDS: &[CommandHelp] = &[
                  only when that file changes.",
     },
     CommandHelp {
+        name: "policy-sign",
+        usage: "haechi policy-sign <policy.json> [--config haechi.config.json] [--out policy.bundle.json]",
+        summary: "Sign a policy file into a verifiable bundle.",
+        detail: "Checks the policy as a policy section, signs it (HS256 under a key derived from \
+                 the active key of keys.keyFile) and writes the bundle. Prints ok, command, \
+                 outPath, kid and signedAt. Point policy.bundlePath at the bundle to use it.",
+    },
+    CommandHelp {
+        name: "policy-verify",
+        usage: "haechi policy-verify <policy.bundle.json> [--config haechi.config.json]",
+        summary: "Verify a signed policy bundle against the configured key.",
+        detail: "Any key of keys.keyFile verifies, so bundles signed before a rotation still do. \
+                 Prints the kid, signedAt and policy on success; exits 1 when the bundle was \
+                 changed, was signed with another key file, or its policy is invalid. With \
+                 policy.bundlePath set, every command verifies the bundle at start and refuses \
+                 to run if it fails; the bundle's policy replaces the inline one, keeping the \
+                 config's mode (policy.mode, else mode).",
+    },
+    CommandHelp {
         name: "config",
         usage: "haechi config",
         summary: "Print the configuration guide (every key, its default and allowed values).",

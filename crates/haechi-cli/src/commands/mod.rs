@@ -4,6 +4,7 @@ pub mod audit_verify;
 pub mod demo;
 pub mod help;
 pub mod init;
+pub mod policy_bundle;
 pub mod protect;
 pub mod report;
 pub mod status;

@@ -16,6 +16,7 @@ mod load;
 pub mod model;
 mod overlay;
 mod parse;
+mod policy_section;
 mod rules;
 mod schema;
 mod target;
@@ -27,6 +28,7 @@ pub use guide::CONFIG_GUIDE;
 pub use load::load_config_str;
 pub use model::*;
 pub use overlay::ENV_OVERLAY_VARS;
+pub use policy_section::validate_policy_section;
 pub use schema::{MAX_SAFE_INTEGER, PLUGIN_CAPABILITIES, PRESET_NAMES, PRIVACY_PROFILES};
 pub use target::{
     ADAPTER_NAMES, ALWAYS_DROPPED_REQUEST_HEADERS, FORWARD_HEADERS_FORBIDDEN, TARGET_TYPES,
