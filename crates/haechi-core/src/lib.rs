@@ -17,6 +17,7 @@ pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod hash;
+pub mod js_json;
 pub mod policy;
 pub mod protect;
 pub mod seams;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::error::CryptoError;
-use crate::jsjson;
+use haechi_core::js_json;
 
 /// The `aadEncoding` of v2 envelopes.
 pub const CRYPTO_AAD_ENCODING_V2: &str = "nfkc-json-v2";
@@ -86,7 +86,7 @@ fn push_v1(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoEr
                 if i > 0 {
                     out.push(',');
                 }
-                jsjson::push_string(out, key);
+                js_json::push_string(out, key);
                 out.push(':');
                 if let Some(item) = map.get(key) {
                     push_v1(out, item, depth + 1)?;
@@ -94,7 +94,7 @@ fn push_v1(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoEr
             }
             out.push('}');
         }
-        scalar => jsjson::push_compact(out, scalar),
+        scalar => out.push_str(&js_json::js_stringify(scalar)),
     }
     Ok(())
 }
@@ -118,7 +118,7 @@ fn push_v2(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoEr
             for (key, item) in map {
                 let key = nfkc(key);
                 let mut entry = String::with_capacity(key.len() + 16);
-                jsjson::push_string(&mut entry, &key);
+                js_json::push_string(&mut entry, &key);
                 entry.push(':');
                 if !seen.insert(key) {
                     return Err(CryptoError::AadKeyCollision);
@@ -136,8 +136,8 @@ fn push_v2(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoEr
             }
             out.push('}');
         }
-        Value::String(text) => jsjson::push_string(out, &nfkc(text)),
-        scalar => jsjson::push_compact(out, scalar),
+        Value::String(text) => js_json::push_string(out, &nfkc(text)),
+        scalar => out.push_str(&js_json::js_stringify(scalar)),
     }
     Ok(())
 }

@@ -28,10 +28,10 @@ use serde_json::{Map, Value};
 
 use crate::encoding::{b64url, b64url_strict};
 use crate::error::CryptoError;
-use crate::jsjson;
 use crate::keyfile;
 use crate::provider::printable_kid;
 use crate::timestamp::now_iso;
+use haechi_core::js_json;
 
 /// The bundle's `alg`: HMAC-SHA256.
 pub const POLICY_BUNDLE_ALG: &str = "HS256";
@@ -101,7 +101,7 @@ impl PolicyBundle {
 
     /// The file text the reference writes: `JSON.stringify(bundle, null, 2)` and a newline.
     pub fn to_file_text(&self) -> String {
-        jsjson::to_pretty_with_newline(&self.to_value())
+        js_json::stringify_pretty_line(&self.to_value())
     }
 }
 

@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 
 use crate::encoding::{b64_lenient, b64url, hex};
 use crate::error::CryptoError;
-use crate::jsjson;
 use crate::timestamp::{now_iso, now_millis};
+use haechi_core::js_json;
 
 /// The one algorithm of the local provider.
 pub const ALG: &str = "AES-256-GCM";
@@ -284,7 +284,7 @@ fn new_kid(rng: &SystemRandom) -> Result<String, CryptoError> {
 
 /// Write a key file document in the reference's layout, atomically, mode 0600.
 pub(crate) fn write_document(path: &Path, doc: &Value) -> io::Result<()> {
-    write_atomic(path, jsjson::to_pretty_with_newline(doc).as_bytes())
+    write_atomic(path, js_json::stringify_pretty_line(doc).as_bytes())
 }
 
 /// Temp file (0600, same directory) → write → fsync → rename → fsync the directory.

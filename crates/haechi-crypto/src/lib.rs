@@ -22,7 +22,6 @@ mod budget;
 mod bundle;
 mod encoding;
 mod error;
-mod jsjson;
 mod keyfile;
 mod marker;
 mod provider;

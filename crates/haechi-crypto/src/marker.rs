@@ -5,7 +5,7 @@ use haechi_core::seams::Envelope;
 
 use crate::encoding::{b64url, b64url_strict};
 use crate::error::CryptoError;
-use crate::jsjson;
+use haechi_core::js_json;
 
 /// Opening of an envelope marker.
 pub const ENVELOPE_MARKER_PREFIX: &str = "[HAECHI_ENC:";
@@ -23,7 +23,7 @@ pub fn envelope_json(envelope: &Envelope) -> String {
             out.push_str(",\"");
             out.push_str(name);
             out.push_str("\":");
-            jsjson::push_string(&mut out, value);
+            js_json::push_string(&mut out, value);
         }
     };
     field("alg", envelope.alg.as_deref());

@@ -9,7 +9,8 @@
 //! Formats are the reference's (Haechi 1.7): `json-stable-v1` canonical JSON, SHA-256 as
 //! unpadded base64url, sequences from 1, a `null` genesis `previousHash`.
 
-pub mod canonical;
+/// The JSON rendering the chain hashes and writes (shared with the key file and envelopes).
+pub use crate::js_json as canonical;
 pub mod chain;
 pub mod event;
 pub mod log;

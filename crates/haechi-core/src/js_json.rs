@@ -1,13 +1,15 @@
-//! JSON text exactly as the reference's JavaScript produces it.
+//! JSON text exactly as the reference's JavaScript produces it: `JSON.stringify` (compact and
+//! pretty) and the audit chain's `json-stable-v1` canonical form.
 //!
-//! The chain hashes `json-stable-v1`: object keys sorted by UTF-16 code units (JavaScript's
-//! default `Array.prototype.sort`), no whitespace, strings escaped and numbers rendered the way
-//! `JSON.stringify` does. `serde_json` differs on numbers (`1.0`, `1e21`, `-0`, big integers),
-//! so both the canonical form and the stored line are written here, never by `serde_json`.
+//! Everything compared byte for byte with the reference — the chain's hashed text and stored
+//! lines, envelope markers and AAD, the key file, policy bundles — is written here, never by
+//! `serde_json`, which differs on numbers (`1.0`, `1e21`, `-0`, big integers). Canonical form:
+//! object keys sorted by UTF-16 code units (JavaScript's default `Array.prototype.sort`), no
+//! whitespace, JavaScript string escaping and number rendering.
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// The canonicalization tag stored in every record's `auditIntegrity`.
 pub const CANONICALIZATION: &str = "json-stable-v1";
@@ -47,11 +49,8 @@ fn write_value(out: &mut String, value: &Value, order: KeyOrder) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => match number.as_f64() {
-            Some(float) => push_js_number(out, float),
-            None => out.push_str("null"),
-        },
-        Value::String(text) => push_js_string(out, text),
+        Value::Number(number) => push_number(out, number),
+        Value::String(text) => push_string(out, text),
         Value::Array(items) => {
             out.push('[');
             for (index, item) in items.iter().enumerate() {
@@ -76,16 +75,77 @@ fn write_object(out: &mut String, map: &Map<String, Value>, order: KeyOrder) {
         if index > 0 {
             out.push(',');
         }
-        push_js_string(out, key);
+        push_string(out, key);
         out.push(':');
         write_value(out, item, order);
     }
     out.push('}');
 }
 
-/// `JSON.stringify` of a string. Rust strings cannot hold lone surrogates, so the well-formed
-/// `\udXXX` escapes of modern JavaScript never arise here.
-fn push_js_string(out: &mut String, text: &str) {
+/// `JSON.stringify(value, null, 2)` followed by a newline: how the reference writes the key
+/// file and policy bundles.
+pub fn stringify_pretty_line(value: &Value) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, value, 0);
+    out.push('\n');
+    out
+}
+
+fn write_pretty(out: &mut String, value: &Value, depth: usize) {
+    let indent = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', depth * 2));
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                write_pretty(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                push_string(out, key);
+                out.push_str(": ");
+                write_pretty(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push('}');
+        }
+        other => write_value(out, other, KeyOrder::Insertion),
+    }
+}
+
+/// Append a number as `JSON.stringify` prints it: the value is a double (as `JSON.parse` makes
+/// it); integers a double holds exactly print as themselves.
+pub fn push_number(out: &mut String, number: &Number) {
+    const EXACT: u64 = 1 << 53;
+    if let Some(n) = number.as_u64().filter(|n| *n <= EXACT) {
+        out.push_str(&n.to_string());
+    } else if let Some(n) = number.as_i64().filter(|n| n.unsigned_abs() <= EXACT) {
+        out.push_str(&n.to_string());
+    } else {
+        match number.as_f64() {
+            Some(float) => push_js_number(out, float),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+/// Append `text` as `JSON.stringify` writes a string. Rust strings cannot hold lone
+/// surrogates, so the well-formed `\udXXX` escapes of modern JavaScript never arise here.
+pub fn push_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut start = 0;
@@ -178,6 +238,41 @@ fn push_js_number(out: &mut String, value: f64) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn parsed(text: &str) -> String {
+        js_stringify(&serde_json::from_str::<Value>(text).unwrap())
+    }
+
+    // Expected strings are what node v20 prints for JSON.stringify(JSON.parse(text)).
+    #[test]
+    fn parsed_numbers_follow_ecmascript_layout() {
+        let cases = [
+            ("1", "1"),
+            ("2.0", "2"),
+            ("1e21", "1e+21"),
+            ("1E20", "100000000000000000000"),
+            ("-0", "0"),
+            ("12345678901234567890", "12345678901234567000"),
+            ("123456789012345680000", "123456789012345680000"),
+            ("9007199254740993", "9007199254740992"),
+            ("-9007199254740993", "-9007199254740992"),
+            ("325e0", "325"),
+            ("1.25e-5", "0.0000125"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parsed(input), expected, "input {input}");
+        }
+    }
+
+    #[test]
+    fn pretty_output_matches_two_space_json_stringify() {
+        let value =
+            json!({"version": 1, "keys": [{"kid": "a", "usage": 2}], "empty": [], "obj": {}});
+        assert_eq!(
+            stringify_pretty_line(&value),
+            "{\n  \"version\": 1,\n  \"keys\": [\n    {\n      \"kid\": \"a\",\n      \"usage\": 2\n    }\n  ],\n  \"empty\": [],\n  \"obj\": {}\n}\n"
+        );
+    }
 
     #[test]
     fn numbers_render_like_javascript() {
