@@ -2,27 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::haechi;
 use serde_json::{json, Value};
-
-fn haechi(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("haechi").unwrap();
-    command.current_dir(dir);
-    for var in [
-        "HAECHI_PROXY_PORT",
-        "HAECHI_PROXY_HOST",
-        "HAECHI_UPSTREAM",
-        "HAECHI_MODE",
-        "HAECHI_LOG_FORMAT",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
 
 fn init(dir: &Path) {
     haechi(dir).arg("init").assert().success();

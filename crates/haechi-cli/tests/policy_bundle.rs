@@ -3,31 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::haechi;
 use haechi_crypto::PolicyBundleKeys;
 use serde_json::{json, Value};
 
 const KEY_FILE: &str = ".haechi/dev.keys.json";
 const EMAIL: &str = "minji.kim@example.com";
 const CARD: &str = "4111 1111 1111 1111";
-
-fn haechi(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("haechi").unwrap();
-    command.current_dir(dir);
-    for var in [
-        "HAECHI_PROXY_PORT",
-        "HAECHI_PROXY_HOST",
-        "HAECHI_UPSTREAM",
-        "HAECHI_MODE",
-        "HAECHI_LOG_FORMAT",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
 
 /// Exit code, stdout as JSON (null when empty or not JSON), stderr.
 fn run(dir: &Path, args: &[&str]) -> (i32, Value, String) {

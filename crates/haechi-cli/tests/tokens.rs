@@ -3,29 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::haechi;
 use serde_json::{json, Value};
 
 const EMAIL: &str = "minji.kim@example.com";
 const PHONE: &str = "010-1234-5678";
-
-fn haechi(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("haechi").unwrap();
-    command.current_dir(dir);
-    for var in [
-        "HAECHI_PROXY_PORT",
-        "HAECHI_PROXY_HOST",
-        "HAECHI_UPSTREAM",
-        "HAECHI_MODE",
-        "HAECHI_LOG_FORMAT",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
 
 struct Run {
     code: i32,
