@@ -10,7 +10,6 @@
 //! Both sorts are JavaScript's default `Array.prototype.sort`: UTF-16 code-unit order.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use haechi_core::seams::Envelope;
@@ -26,11 +25,10 @@ pub const CRYPTO_AAD_ENCODING_V2: &str = "nfkc-json-v2";
 /// Deeper AAD is refused rather than risking the stack; real AAD is a few levels deep.
 pub const MAX_AAD_DEPTH: usize = 128;
 
-/// The v1 canonical form (legacy envelopes).
+/// The v1 canonical form (legacy envelopes): the same sorted-key text as the audit chain's.
 pub fn canonicalize_v1(value: &Value) -> Result<String, CryptoError> {
-    let mut out = String::new();
-    push_v1(&mut out, value, 0)?;
-    Ok(out)
+    check_nesting(value, 0)?;
+    Ok(js_json::canonical_json(value))
 }
 
 /// The v2 canonical form (`nfkc-json-v2`).
@@ -65,38 +63,17 @@ fn check_depth(depth: usize) -> Result<(), CryptoError> {
     Ok(())
 }
 
-fn push_v1(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoError> {
+fn check_nesting(value: &Value, depth: usize) -> Result<(), CryptoError> {
     check_depth(depth)?;
     match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                push_v1(out, item, depth + 1)?;
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| cmp_utf16(a, b));
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                js_json::push_string(out, key);
-                out.push(':');
-                if let Some(item) = map.get(key) {
-                    push_v1(out, item, depth + 1)?;
-                }
-            }
-            out.push('}');
-        }
-        scalar => out.push_str(&js_json::js_stringify(scalar)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_nesting(item, depth + 1)),
+        Value::Object(map) => map
+            .values()
+            .try_for_each(|item| check_nesting(item, depth + 1)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn push_v2(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoError> {
@@ -126,7 +103,7 @@ fn push_v2(out: &mut String, value: &Value, depth: usize) -> Result<(), CryptoEr
                 push_v2(&mut entry, item, depth + 1)?;
                 entries.push(entry);
             }
-            entries.sort_by(|a, b| cmp_utf16(a, b));
+            entries.sort_by(|a, b| js_json::js_key_cmp(a, b));
             out.push('{');
             for (i, entry) in entries.iter().enumerate() {
                 if i > 0 {
@@ -149,22 +126,6 @@ fn nfkc(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(text.nfkc().collect())
     }
-}
-
-/// Compare as JavaScript compares strings: by UTF-16 code units. This equals code-point order
-/// except that U+E000..=U+FFFF sort after the supplementary planes (whose high surrogates are
-/// 0xD800..0xDBFF), so those characters are lifted above U+10FFFF for the comparison. Each
-/// character's UTF-16 form is prefix-free, so a per-character comparison is exact.
-pub(crate) fn cmp_utf16(a: &str, b: &str) -> Ordering {
-    fn rank(c: char) -> u32 {
-        let c = u32::from(c);
-        if (0xE000..=0xFFFF).contains(&c) {
-            c + 0x20_0000
-        } else {
-            c
-        }
-    }
-    a.chars().map(rank).cmp(b.chars().map(rank))
 }
 
 #[cfg(test)]
@@ -210,15 +171,6 @@ mod tests {
         ));
         // v1 never normalized, so it has no collision to detect.
         assert!(canonicalize_v1(&aad).is_ok());
-    }
-
-    #[test]
-    fn utf16_order_puts_astral_before_private_use() {
-        assert_eq!(cmp_utf16("😀", "\u{E000}"), Ordering::Less);
-        assert_eq!(cmp_utf16("\u{E000}", "\u{FFFD}"), Ordering::Less);
-        assert_eq!(cmp_utf16("이", "😀"), Ordering::Less);
-        assert_eq!(cmp_utf16("a", "ab"), Ordering::Less);
-        assert_eq!(cmp_utf16("😀", "😁"), Ordering::Less);
     }
 
     #[test]
