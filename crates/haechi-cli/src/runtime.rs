@@ -129,9 +129,17 @@ pub fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
             config.keys.provider
         );
     }
-    let provider =
-        LocalKeyProvider::open(&config.keys.key_file).map_err(|error| anyhow!("{error}"))?;
+    // Key warnings (nonce budget at half, budget not persistable, no active key) go to stderr
+    // as they happen, one line each, like the reference's process warnings.
+    let provider = LocalKeyProvider::open(&config.keys.key_file)
+        .map_err(|error| anyhow!("{error}"))?
+        .with_warning_hook(print_key_warning);
+    provider.take_warnings().iter().for_each(print_key_warning);
     Ok(Arc::new(provider))
+}
+
+fn print_key_warning(warning: &haechi_crypto::CryptoWarning) {
+    eprintln!("haechi: warning [{}]: {}", warning.code, warning.message);
 }
 
 /// The JSONL audit log named by `audit.path` (fsync after every batch).
