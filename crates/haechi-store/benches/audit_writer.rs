@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use haechi_core::seams::AuditSink;
 use haechi_store::audit::{AuditWriter, FsyncPolicy, JsonlAuditSink, JsonlOptions, WriterOptions};
 use serde_json::{json, Map, Value};
 
@@ -73,6 +72,19 @@ fn writer(c: &mut Criterion) {
         };
         group.bench_function(name, |b| {
             b.iter_custom(|iterations| (0..iterations).map(|_| run_producers(&writer)).sum())
+        });
+        // The writer's own capacity: full batches handed over directly, no producer threads.
+        let direct = match JsonlAuditSink::new(dir.path().join("direct.jsonl"), options) {
+            Ok(sink) => sink,
+            Err(error) => panic!("sink: {error}"),
+        };
+        group.bench_function(format!("{name}_full_batches_of_500"), |b| {
+            b.iter(|| {
+                for batch in 0..EVENTS_PER_ITERATION / 500 {
+                    let events = (0..500).map(|i| event(batch * 500 + i)).collect();
+                    let _ = direct.append_batch(events);
+                }
+            })
         });
     }
     group.finish();
