@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use haechi_core::seams::AuditSink;
 use haechi_store::audit::{AuditWriter, FsyncPolicy, JsonlAuditSink, JsonlOptions, WriterOptions};
 use serde_json::{json, Map, Value};
 
@@ -74,7 +75,7 @@ fn writer(c: &mut Criterion) {
             b.iter_custom(|iterations| (0..iterations).map(|_| run_producers(&writer)).sum())
         });
         // The writer's own capacity: full batches handed over directly, no producer threads.
-        let direct = match JsonlAuditSink::new(dir.path().join("direct.jsonl"), options) {
+        let direct = match JsonlAuditSink::new(dir.path().join("direct.jsonl"), direct_options) {
             Ok(sink) => sink,
             Err(error) => panic!("sink: {error}"),
         };
