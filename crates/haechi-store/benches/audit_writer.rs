@@ -63,7 +63,7 @@ fn writer(c: &mut Criterion) {
             fsync,
             ..JsonlOptions::default()
         };
-        let sink = match JsonlAuditSink::new(dir.path().join("audit.jsonl"), options) {
+        let sink = match JsonlAuditSink::new(dir.path().join("audit.jsonl"), options.clone()) {
             Ok(sink) => Arc::new(sink),
             Err(error) => panic!("sink: {error}"),
         };
@@ -75,7 +75,7 @@ fn writer(c: &mut Criterion) {
             b.iter_custom(|iterations| (0..iterations).map(|_| run_producers(&writer)).sum())
         });
         // The writer's own capacity: full batches handed over directly, no producer threads.
-        let direct = match JsonlAuditSink::new(dir.path().join("direct.jsonl"), direct_options) {
+        let direct = match JsonlAuditSink::new(dir.path().join("direct.jsonl"), options.clone()) {
             Ok(sink) => sink,
             Err(error) => panic!("sink: {error}"),
         };
