@@ -52,6 +52,47 @@ fn legacy_version() -> u32 {
     1
 }
 
+/// Opening of an envelope marker in a payload.
+pub const ENVELOPE_MARKER_PREFIX: &str = "[HAECHI_ENC:";
+/// Closing of an envelope marker.
+pub const ENVELOPE_MARKER_SUFFIX: &str = "]";
+
+impl Envelope {
+    /// The envelope as `JSON.stringify` writes it, fields in the reference's order (v, alg, kid,
+    /// iv, ct, tag, aadHash, aadEncoding, createdAt, expiresAt), absent ones left out.
+    pub fn to_json_text(&self) -> String {
+        let mut out = String::with_capacity(256);
+        out.push_str("{\"v\":");
+        out.push_str(&self.v.to_string());
+        let mut field = |name: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
+                crate::js_json::push_string(&mut out, value);
+            }
+        };
+        field("alg", self.alg.as_deref());
+        field("kid", self.kid.as_deref());
+        field("iv", Some(&self.iv));
+        field("ct", Some(&self.ct));
+        field("tag", Some(&self.tag));
+        field("aadHash", self.aad_hash.as_deref());
+        field("aadEncoding", self.aad_encoding.as_deref());
+        field("createdAt", self.created_at.as_deref());
+        field("expiresAt", self.expires_at.as_deref());
+        out.push('}');
+        out
+    }
+
+    /// `[HAECHI_ENC:<base64url(JSON)>]`: the text that replaces an encrypted value.
+    pub fn to_marker(&self) -> String {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_json_text());
+        format!("{ENVELOPE_MARKER_PREFIX}{body}{ENVELOPE_MARKER_SUFFIX}")
+    }
+}
+
 /// Encryption and keyed hashing. Keys are loaded once by the implementation, never per call.
 pub trait Crypto: Send + Sync {
     /// Encrypt `plaintext` bound to `aad` (any JSON value; canonicalized by the provider).

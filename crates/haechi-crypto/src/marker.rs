@@ -3,52 +3,19 @@
 
 use haechi_core::seams::Envelope;
 
-use crate::encoding::{b64url, b64url_strict};
+use crate::encoding::b64url_strict;
 use crate::error::CryptoError;
-use haechi_core::js_json;
 
-/// Opening of an envelope marker.
-pub const ENVELOPE_MARKER_PREFIX: &str = "[HAECHI_ENC:";
-/// Closing of an envelope marker.
-pub const ENVELOPE_MARKER_SUFFIX: &str = "]";
+pub use haechi_core::seams::{ENVELOPE_MARKER_PREFIX, ENVELOPE_MARKER_SUFFIX};
 
-/// The envelope as `JSON.stringify` writes it, fields in the reference's order
-/// (v, alg, kid, iv, ct, tag, aadHash, aadEncoding, createdAt, expiresAt), absent ones left out.
+/// The envelope as `JSON.stringify` writes it ([`Envelope::to_json_text`]).
 pub fn envelope_json(envelope: &Envelope) -> String {
-    let mut out = String::with_capacity(256);
-    out.push_str("{\"v\":");
-    out.push_str(&envelope.v.to_string());
-    let mut field = |name: &str, value: Option<&str>| {
-        if let Some(value) = value {
-            out.push_str(",\"");
-            out.push_str(name);
-            out.push_str("\":");
-            js_json::push_string(&mut out, value);
-        }
-    };
-    field("alg", envelope.alg.as_deref());
-    field("kid", envelope.kid.as_deref());
-    field("iv", Some(&envelope.iv));
-    field("ct", Some(&envelope.ct));
-    field("tag", Some(&envelope.tag));
-    field("aadHash", envelope.aad_hash.as_deref());
-    field("aadEncoding", envelope.aad_encoding.as_deref());
-    field("createdAt", envelope.created_at.as_deref());
-    field("expiresAt", envelope.expires_at.as_deref());
-    out.push('}');
-    out
+    envelope.to_json_text()
 }
 
-/// `[HAECHI_ENC:<base64url(JSON)>]` for an envelope.
+/// `[HAECHI_ENC:<base64url(JSON)>]` for an envelope ([`Envelope::to_marker`]).
 pub fn envelope_marker(envelope: &Envelope) -> String {
-    let body = b64url(envelope_json(envelope).as_bytes());
-    let mut out = String::with_capacity(
-        ENVELOPE_MARKER_PREFIX.len() + body.len() + ENVELOPE_MARKER_SUFFIX.len(),
-    );
-    out.push_str(ENVELOPE_MARKER_PREFIX);
-    out.push_str(&body);
-    out.push_str(ENVELOPE_MARKER_SUFFIX);
-    out
+    envelope.to_marker()
 }
 
 /// Read an envelope back from a whole marker. The body must be strict unpadded base64url that
@@ -77,6 +44,7 @@ pub fn parse_envelope_marker(marker: &str) -> Result<Envelope, CryptoError> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::encoding::b64url;
 
     fn sample() -> Envelope {
         Envelope {

@@ -18,8 +18,6 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::audit::{AuditDetection, ProtectSummary};
@@ -369,17 +367,7 @@ impl Protector {
             "type": &*detection.finding.detection_type,
             "ruleId": &*detection.finding.rule_id,
         });
-        let envelope = crypto.encrypt(segment, &aad, None)?;
-        let envelope_json = serde_json::to_string(&envelope).map_err(|_| {
-            ProviderError::new(
-                "haechi_crypto_envelope_invalid",
-                "the crypto provider returned an envelope that cannot be serialized",
-            )
-        })?;
-        Ok(format!(
-            "[HAECHI_ENC:{}]",
-            URL_SAFE_NO_PAD.encode(envelope_json)
-        ))
+        Ok(crypto.encrypt(segment, &aad, None)?.to_marker())
     }
 
     fn tokenize(
