@@ -1,52 +1,359 @@
-//! The per-leaf prefilter: cheap passes that gather the facts rules are gated on (digit count,
-//! `@`, `+`, `:`/`=`, and which anchor literals occur), so a leaf with nothing interesting
-//! costs a few vectorised scans and no regex runs at all.
+//! The per-leaf prefilter: one cheap pass gathers the facts rule gates test (the digit count,
+//! which of ` -.+@:=` occur), tables built once per detector turn those facts into the set of
+//! built-in rules worth running, and only then are anchor literals looked for — and only those
+//! of rules still in the set. Most leaves (keys, ids, short values, prose) end here with an
+//! empty set: one pass and a few table lookups, no automaton and no regex.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 use super::rules::Gate;
+use super::runs::mark;
+use crate::vocab::Direction;
 
-/// Facts about one leaf.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Profile {
-    pub digits: usize,
-    pub has_at: bool,
-    pub has_plus: bool,
-    /// A `:` or `=` (every `key = value` assignment has one).
-    pub has_assign: bool,
-    /// Which of ` `, `-`, `.` occur (bits 0..3, as `runs::mark`), for scoped rules' needs.
-    pub marks: u8,
-    /// Bit `i` set: built-in rule `i` has one of its anchors in the leaf.
-    pub anchored: u64,
+// Fact bits. The low four are `runs::mark`'s, so a gate's `run_needs_any` maps onto them.
+const SPACE: u8 = mark(b' ');
+const DASH: u8 = mark(b'-');
+const DOT: u8 = mark(b'.');
+const PLUS: u8 = mark(b'+');
+const AT: u8 = 16;
+/// A `:` or `=` (every `key = value` assignment has one).
+const ASSIGN: u8 = 32;
+/// Number of distinct fact sets (the size of `Prefilter::by_facts`).
+const FACT_SETS: usize = 64;
+/// Only in `CLASS`: the byte is a digit (counted, not a fact).
+const DIGIT: u8 = 128;
+
+/// The fact bit of one byte, written as compares so the block loop vectorises.
+#[inline(always)]
+fn fact_of(b: u8) -> u8 {
+    (u8::from(b == b' ') * SPACE)
+        | (u8::from(b == b'-') * DASH)
+        | (u8::from(b == b'.') * DOT)
+        | (u8::from(b == b'+') * PLUS)
+        | (u8::from(b == b'@') * AT)
+        | (u8::from(b == b':' || b == b'=') * ASSIGN)
 }
 
-impl Profile {
-    /// Whether a rule with this gate (and anchor bit) may match somewhere in the leaf (a
-    /// scoped rule is then checked run by run).
-    pub fn admits(&self, gate: &Gate, bit: u64) -> bool {
-        self.digits >= usize::from(gate.min_digits)
-            && (!gate.needs_at || self.has_at)
-            && (!gate.needs_plus || self.has_plus)
-            && (!gate.needs_assign || self.has_assign)
-            && (gate.run_needs_any.is_empty()
-                || gate
-                    .run_needs_any
-                    .iter()
-                    .any(|&b| self.marks & crate::detect::runs::mark(b) != 0))
-            && (gate.anchors.is_empty() || self.anchored & bit != 0)
+/// Per-byte fact bits plus `DIGIT`, for the scalar tail (one load per byte).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => DIGIT,
+            b'@' => AT,
+            b':' | b'=' => ASSIGN,
+            _ => mark(c),
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Leaves up to this length are read in one scalar pass through `CLASS`; longer ones take
+/// vectorised searches that stop early (see `Prefilter::long_facts`).
+const SHORT_LEAF: usize = 256;
+
+/// The facts and the digit count of a short leaf: one load per byte. Blocks of 64 use byte
+/// accumulators so the loop vectorises; the tail goes through `CLASS`.
+fn facts_and_digits(text: &[u8]) -> (u8, usize) {
+    let mut blocks = text.chunks_exact(64);
+    let mut facts = 0u8;
+    let mut digits = 0usize;
+    for block in &mut blocks {
+        let (mut f, mut n) = (0u8, 0u8);
+        for &b in block {
+            n += u8::from(b.wrapping_sub(b'0') < 10);
+            f |= fact_of(b);
+        }
+        facts |= f;
+        digits += usize::from(n);
+    }
+    for &b in blocks.remainder() {
+        let c = CLASS[usize::from(b)];
+        facts |= c;
+        digits += usize::from(c >> 7);
+    }
+    (facts & !DIGIT, digits)
+}
+
+/// Counted per 64-byte block with a byte accumulator so the loop vectorises.
+fn count_digits(text: &[u8]) -> usize {
+    let mut blocks = text.chunks_exact(64);
+    let mut total = 0;
+    for block in &mut blocks {
+        let n = block
+            .iter()
+            .fold(0u8, |acc, &b| acc + u8::from(b.wrapping_sub(b'0') < 10));
+        total += usize::from(n);
+    }
+    total
+        + blocks
+            .remainder()
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .count()
+}
+
+fn direction_index(direction: Direction) -> usize {
+    match direction {
+        Direction::Request => 0,
+        Direction::Response => 1,
     }
 }
 
-/// One literal automaton per case mode over every built-in anchor; each pattern maps to the
-/// set of rules it unlocks. Both run leftmost-first so the SIMD (Teddy) searcher is used;
-/// overlapping occurrences are found by restarting one byte after each hit, and an anchor
-/// hidden by a longer one at the same position is credited through the longer one's mask.
+/// Rule masks indexed by leaf facts. Rule `i` of the table owns bit `i`.
 pub(crate) struct Prefilter {
-    exact: Option<Anchors>,
-    /// Case-insensitive anchors, stored lower-case and searched in lower-cased chunks.
-    folded: Option<Anchors>,
+    /// Rules that run in each direction (`direction_index`).
+    by_direction: [u64; 2],
+    /// `by_digits[d]`: rules needing at most `d` digits; the last entry stands for "or more".
+    by_digits: Vec<u64>,
+    /// `by_facts[f]`: rules whose byte needs (`@`, `+`, `:`/`=`, a run mark) fact set `f` meets.
+    by_facts: [u64; FACT_SETS],
+    /// `fact_users[k]`: rules whose gate tests fact bit `k` (a fact no remaining rule tests
+    /// need not be looked for).
+    fact_users: [u64; 6],
+    anchors: AnchorSet,
 }
 
+impl Prefilter {
+    /// `rules` yields `(rule bit, gate, direction)` for each built-in rule.
+    pub fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate, Option<Direction>)>) -> Prefilter {
+        let rules: Vec<_> = rules.collect();
+        let mut by_direction = [0u64; 2];
+        let most_digits = rules
+            .iter()
+            .map(|(_, g, _)| usize::from(g.min_digits))
+            .max()
+            .unwrap_or(0);
+        let mut by_digits = vec![0u64; most_digits + 1];
+        let mut by_facts = [0u64; FACT_SETS];
+        let mut fact_users = [0u64; 6];
+        for &(bit, gate, direction) in &rules {
+            for (k, users) in fact_users.iter_mut().enumerate() {
+                // Fact `k` matters to the gate when flipping it can change the verdict.
+                let flips = (0..FACT_SETS as u8)
+                    .any(|f| facts_meet(gate, f) != facts_meet(gate, f ^ (1 << k)));
+                if flips {
+                    *users |= bit;
+                }
+            }
+            for d in [Direction::Request, Direction::Response] {
+                if direction.is_none_or(|only| only == d) {
+                    by_direction[direction_index(d)] |= bit;
+                }
+            }
+            for entry in &mut by_digits[usize::from(gate.min_digits)..] {
+                *entry |= bit;
+            }
+            for (facts, entry) in (0u8..).zip(by_facts.iter_mut()) {
+                if facts_meet(gate, facts) {
+                    *entry |= bit;
+                }
+            }
+        }
+        Prefilter {
+            by_direction,
+            by_digits,
+            by_facts,
+            fact_users,
+            anchors: AnchorSet::new(rules.iter().map(|&(bit, gate, _)| (bit, gate))),
+        }
+    }
+
+    /// The built-in rules that may match somewhere in `text` scanned in `direction` (a
+    /// scoped rule is then checked run by run).
+    pub fn admit(&self, text: &[u8], direction: Direction) -> u64 {
+        self.admit_as(text, direction, text.len() <= SHORT_LEAF)
+    }
+
+    /// `admit`, reading the leaf as a short one or a long one.
+    fn admit_as(&self, text: &[u8], direction: Direction, short: bool) -> u64 {
+        let (facts, digits) = if short {
+            facts_and_digits(text)
+        } else {
+            (0, count_digits(text))
+        };
+        let mut admitted = self.by_direction[direction_index(direction)]
+            & self.by_digits[digits.min(self.by_digits.len() - 1)];
+        let facts = if short {
+            facts
+        } else {
+            self.long_facts(text, admitted)
+        };
+        admitted &= self.by_facts[usize::from(facts)];
+        let want = admitted & self.anchors.rules;
+        if want == 0 {
+            return admitted;
+        }
+        (admitted & !self.anchors.rules) | (want & self.anchors.find(text, want))
+    }
+
+    /// The facts of a long leaf that some rule in `candidates` tests, one early-stopping
+    /// vectorised search each. The others stay unset: no candidate's admission depends on
+    /// them.
+    fn long_facts(&self, text: &[u8], candidates: u64) -> u8 {
+        let mut facts = 0;
+        for (k, users) in self.fact_users.iter().enumerate() {
+            let fact = 1u8 << k;
+            if candidates & users == 0 {
+                continue;
+            }
+            let found = match fact {
+                SPACE => memchr::memchr(b' ', text).is_some(),
+                DASH => memchr::memchr(b'-', text).is_some(),
+                DOT => memchr::memchr(b'.', text).is_some(),
+                PLUS => memchr::memchr(b'+', text).is_some(),
+                AT => memchr::memchr(b'@', text).is_some(),
+                _ => memchr::memchr2(b':', b'=', text).is_some(),
+            };
+            if found {
+                facts |= fact;
+            }
+        }
+        facts
+    }
+}
+
+/// Whether a leaf with fact set `facts` meets `gate`'s byte needs.
+fn facts_meet(gate: &Gate, facts: u8) -> bool {
+    let has = |bit: u8| facts & bit != 0;
+    (!gate.needs_at || has(AT))
+        && (!gate.needs_plus || has(PLUS))
+        && (!gate.needs_assign || has(ASSIGN))
+        && (gate.run_needs_any.is_empty() || gate.run_needs_any.iter().any(|&b| has(mark(b))))
+}
+
+/// The anchor literals of every built-in rule, in two families: exact and ASCII-case-blind.
+struct AnchorSet {
+    /// Rules that need an anchor.
+    rules: u64,
+    /// Per family (`EXACT`, `FOLDED`): the automaton and the rules whose anchors it holds.
+    families: [Option<Anchors>; 2],
+    family_rules: [u64; 2],
+    /// Two bits per byte pair (family bit 0 exact, 1 folded): some anchor of that family
+    /// starts with the pair (in any case, for the folded family).
+    pairs: Box<[u64]>,
+    /// Families with a one-byte anchor, which pairs cannot rule out.
+    unpaired: u8,
+}
+
+const EXACT: usize = 0;
+const FOLDED: usize = 1;
+/// Up to this length a leaf is checked for anchor pairs (one table load per byte) before an
+/// automaton runs; longer leaves go straight to the automaton's vectorised search.
+const PAIR_SCAN_MAX: usize = 256;
+
+impl AnchorSet {
+    fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate)>) -> AnchorSet {
+        let mut lists: [Vec<(String, u64)>; 2] = [Vec::new(), Vec::new()];
+        let mut all = 0;
+        let mut family_rules = [0u64; 2];
+        let mut pairs = vec![0u64; (1 << 16) * 2 / 64].into_boxed_slice();
+        let mut unpaired = 0;
+        for (bit, gate) in rules {
+            if gate.anchors.is_empty() {
+                continue;
+            }
+            all |= bit;
+            let family = if gate.anchors_fold_case {
+                FOLDED
+            } else {
+                EXACT
+            };
+            family_rules[family] |= bit;
+            for &anchor in gate.anchors {
+                let anchor = if family == FOLDED {
+                    anchor.to_ascii_lowercase()
+                } else {
+                    anchor.to_owned()
+                };
+                match anchor.as_bytes() {
+                    [a, b, ..] => {
+                        for pair in case_variants(*a, *b, family == FOLDED) {
+                            let slot = usize::from(pair) * 2 + family;
+                            pairs[slot / 64] |= 1 << (slot % 64);
+                        }
+                    }
+                    _ => unpaired |= 1 << family,
+                }
+                let list = &mut lists[family];
+                match list.iter_mut().find(|(a, _)| *a == anchor) {
+                    Some((_, mask)) => *mask |= bit,
+                    None => list.push((anchor, bit)),
+                }
+            }
+        }
+        let [exact, folded] = lists;
+        AnchorSet {
+            rules: all,
+            families: [Anchors::build(exact), Anchors::build(folded)],
+            family_rules,
+            pairs,
+            unpaired,
+        }
+    }
+
+    /// Bits of the rules in `want` whose anchors occur in `text`. Only the families `want`
+    /// needs are searched (the case-blind one is the costlier), and a short leaf first has
+    /// to hold the first two bytes of some anchor of the family.
+    fn find(&self, text: &[u8], want: u64) -> u64 {
+        let mut families = 0u8;
+        for family in [EXACT, FOLDED] {
+            if want & self.family_rules[family] != 0 {
+                families |= 1 << family;
+            }
+        }
+        if text.len() <= PAIR_SCAN_MAX {
+            families &= self.pair_families(text) | self.unpaired;
+        }
+        let mut bits = 0;
+        if families & (1 << EXACT) != 0 {
+            bits |= self.families[EXACT].as_ref().map_or(0, |a| a.scan(text));
+        }
+        if families & (1 << FOLDED) != 0 {
+            bits |= self.families[FOLDED]
+                .as_ref()
+                .map_or(0, |a| a.scan_folded(text));
+        }
+        bits
+    }
+
+    /// The families (bit per family) that have an anchor starting with some byte pair of
+    /// `text`.
+    fn pair_families(&self, text: &[u8]) -> u8 {
+        let mut found = 0u64;
+        for w in text.windows(2) {
+            let slot = (usize::from(w[0]) << 8 | usize::from(w[1])) * 2;
+            found |= (self.pairs[slot / 64] >> (slot % 64)) & 3;
+        }
+        found as u8
+    }
+}
+
+/// The byte pairs `(a, b)` stands for: itself, or every ASCII case variant when `fold`.
+fn case_variants(a: u8, b: u8, fold: bool) -> Vec<u16> {
+    let cases = |c: u8| {
+        if fold {
+            vec![c.to_ascii_lowercase(), c.to_ascii_uppercase()]
+        } else {
+            vec![c]
+        }
+    };
+    let mut out = Vec::new();
+    for x in cases(a) {
+        for y in cases(b) {
+            out.push(u16::from(x) << 8 | u16::from(y));
+        }
+    }
+    out
+}
+
+/// One literal automaton; each pattern maps to the set of rules it unlocks. It runs
+/// leftmost-first so the SIMD (Teddy) searcher is used; overlapping occurrences are found by
+/// restarting one byte after each hit, and an anchor hidden by a longer one at the same
+/// position is credited through the longer one's mask.
 struct Anchors {
     automaton: AhoCorasick,
     masks: Vec<u64>,
@@ -55,68 +362,6 @@ struct Anchors {
 
 /// Chunk size for the lower-cased copy (on the stack: no allocation per leaf).
 const FOLD_CHUNK: usize = 4096;
-
-impl Prefilter {
-    /// `rules` yields `(rule bit, gate)` for each built-in rule.
-    pub fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate)>) -> Prefilter {
-        let mut exact: Vec<(String, u64)> = Vec::new();
-        let mut folded: Vec<(String, u64)> = Vec::new();
-        for (bit, gate) in rules {
-            let list = if gate.anchors_fold_case {
-                &mut folded
-            } else {
-                &mut exact
-            };
-            for &anchor in gate.anchors {
-                let anchor = if gate.anchors_fold_case {
-                    anchor.to_ascii_lowercase()
-                } else {
-                    anchor.to_owned()
-                };
-                match list.iter_mut().find(|(a, _)| *a == anchor) {
-                    Some((_, mask)) => *mask |= bit,
-                    None => list.push((anchor, bit)),
-                }
-            }
-        }
-        Prefilter {
-            exact: Anchors::build(exact),
-            folded: Anchors::build(folded),
-        }
-    }
-
-    /// Profile `text`. Case-insensitive anchors are looked up only when `want_folded` (their
-    /// rules can run: a response, or a leaf with an assignment separator).
-    pub fn profile(&self, text: &[u8], responses: bool) -> Profile {
-        let digits = count_digits(text);
-        let marks = if digits == 0 {
-            0
-        } else {
-            [b' ', b'-', b'.']
-                .iter()
-                .filter(|&&b| memchr::memchr(b, text).is_some())
-                .fold(0, |m, &b| m | crate::detect::runs::mark(b))
-                | if memchr::memchr(b'+', text).is_some() {
-                    crate::detect::runs::mark(b'+')
-                } else {
-                    0
-                }
-        };
-        let has_assign = memchr::memchr2(b':', b'=', text).is_some();
-        let mut anchored = self.exact.as_ref().map_or(0, |a| a.scan(text));
-        if responses || has_assign {
-            anchored |= self.folded.as_ref().map_or(0, |a| a.scan_folded(text));
-        }
-        Profile {
-            digits,
-            has_at: memchr::memchr(b'@', text).is_some(),
-            has_plus: memchr::memchr(b'+', text).is_some(),
-            has_assign,
-            marks,
-            anchored,
-        }
-    }
-}
 
 impl Anchors {
     fn build(mut anchors: Vec<(String, u64)>) -> Option<Anchors> {
@@ -181,44 +426,80 @@ impl Anchors {
     }
 }
 
-/// Counted per 64-byte block with a byte accumulator so the loop vectorises.
-fn count_digits(text: &[u8]) -> usize {
-    let mut blocks = text.chunks_exact(64);
-    let mut total = 0;
-    for block in &mut blocks {
-        let n = block
-            .iter()
-            .fold(0u8, |acc, &b| acc + u8::from(b.wrapping_sub(b'0') < 10));
-        total += usize::from(n);
-    }
-    total
-        + blocks
-            .remainder()
-            .iter()
-            .filter(|b| b.is_ascii_digit())
-            .count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::rules::Scope;
+
+    fn prefilter(gates: &[Gate]) -> Prefilter {
+        Prefilter::new(gates.iter().enumerate().map(|(i, g)| (1u64 << i, g, None)))
+    }
+
+    /// The obvious per-byte reading of the facts.
+    fn naive(text: &[u8]) -> (u8, usize) {
+        let facts = text.iter().fold(0, |f, &b| f | fact_of(b));
+        (facts, text.iter().filter(|b| b.is_ascii_digit()).count())
+    }
 
     #[test]
-    fn profile_facts() {
-        let gates = [Gate::anchors(&["AKIA"]), Gate::anchors_any_case(&["token"])];
-        let pf = Prefilter::new(gates.iter().enumerate().map(|(i, g)| (1u64 << i, g)));
-        let p = pf.profile(b"call +82 10-1234-5678, mail a@b.co, TOKEN=x AKIA", false);
-        assert_eq!(p.digits, 12);
-        assert!(p.has_at && p.has_plus);
-        assert_eq!(p.anchored, 0b11);
-        let q = pf.profile(b"akia Token", true);
-        assert_eq!(q.anchored, 0b10, "exact anchors are case-sensitive");
-        let r = pf.profile(b"akia Token", false);
+    fn block_pass_equals_byte_pass() {
+        let alphabet = b"a0 -.+@:=Z9\xea\x80";
+        for len in [0, 1, 7, 63, 64, 65, 127, 200, 1000] {
+            for seed in 0..20usize {
+                let text: Vec<u8> = (0..len)
+                    .map(|i| alphabet[(i * 7 + seed * 13 + i * i * seed) % alphabet.len()])
+                    .collect();
+                assert_eq!(
+                    facts_and_digits(&text),
+                    naive(&text),
+                    "len {len} seed {seed}"
+                );
+            }
+        }
+        assert_eq!(facts_and_digits(&[b'7'; 1000]), (0, 1000));
+    }
+
+    #[test]
+    fn facts_select_rules() {
+        let gates = [
+            Gate {
+                needs_at: true,
+                ..Gate::digits(0, 0)
+            },
+            Gate::scoped(Scope::Numeric, 9, 4, b"-"),
+            Gate::anchors(&["AKIA"]),
+            Gate {
+                needs_assign: true,
+                ..Gate::anchors_any_case(&["token"])
+            },
+        ];
+        let pf = prefilter(&gates);
+        let admit = |t: &str| pf.admit(t.as_bytes(), Direction::Request);
+        assert_eq!(admit("field_12"), 0);
+        assert_eq!(admit("mail a@b.co"), 0b0001);
+        assert_eq!(admit("010 1234 5678"), 0, "no dash");
+        assert_eq!(admit("010-1234-5678"), 0b0010);
+        assert_eq!(admit("010-1234"), 0, "too few digits");
+        assert_eq!(admit("AKIA TOKEN=x"), 0b1100);
         assert_eq!(
-            r.anchored, 0,
-            "folded anchors only matter on responses or with : or ="
+            admit("akia TOKEN"),
+            0,
+            "exact anchors are case-sensitive; no assignment"
         );
-        assert_eq!(count_digits(&[b'7'; 1000]), 1000);
+    }
+
+    #[test]
+    fn direction_limits_rules() {
+        let pf = Prefilter::new(
+            [(
+                1u64,
+                &Gate::anchors_any_case(&["ignore"]),
+                Some(Direction::Response),
+            )]
+            .into_iter(),
+        );
+        assert_eq!(pf.admit(b"IGNORE this", Direction::Response), 1);
+        assert_eq!(pf.admit(b"IGNORE this", Direction::Request), 0);
     }
 
     #[test]
@@ -228,13 +509,71 @@ mod tests {
             Gate::anchors_any_case(&["secretly"]),
             Gate::anchors(&["AC"]),
             Gate::anchors(&["AKIA"]),
+            Gate::anchors(&["#"]),
         ];
-        let pf = Prefilter::new(gates.iter().enumerate().map(|(i, g)| (1u64 << i, g)));
-        assert_eq!(pf.profile(b"SECRETLY x", true).anchored, 0b0011);
-        assert_eq!(pf.profile(b"xAKIACx", false).anchored, 0b1100);
-        // An anchor straddling a fold-chunk boundary is still found.
+        let pf = prefilter(&gates);
+        let admit = |t: &[u8]| pf.admit(t, Direction::Response);
+        assert_eq!(admit(b"SECRETLY x"), 0b00011);
+        assert_eq!(admit(b"xAKIACx"), 0b01100);
+        assert_eq!(
+            admit(b"a # b"),
+            0b10000,
+            "a one-byte anchor is never ruled out"
+        );
+        // Long leaves skip the pair check; an anchor straddling a fold-chunk boundary is
+        // still found.
         let mut long = vec![b'.'; FOLD_CHUNK - 3];
         long.extend_from_slice(b"SeCrEt");
-        assert_eq!(pf.profile(&long, true).anchored & 1, 1);
+        assert_eq!(admit(&long), 0b00001);
+    }
+
+    fn builtin_prefilter() -> Prefilter {
+        Prefilter::new(
+            crate::detect::rules::builtin()
+                .enumerate()
+                .map(|(i, r)| (1u64 << i, &r.gate, r.direction)),
+        )
+    }
+
+    proptest::proptest! {
+        /// Reading a leaf as short (every fact) or long (only the facts that matter) admits
+        /// the same rules.
+        #[test]
+        fn short_and_long_reads_agree(
+            parts in proptest::collection::vec(0usize..14, 0..60),
+            response in proptest::bool::ANY,
+        ) {
+            const PIECES: [&str; 14] = [
+                "a", "0123", "4567 ", "-", ".", "+", "@", ":", "=", " ", "sk_", "token", "Ab",
+                "\u{AC00}",
+            ];
+            static PF: std::sync::OnceLock<Prefilter> = std::sync::OnceLock::new();
+            let pf = PF.get_or_init(builtin_prefilter);
+            let text: String = parts.iter().map(|&p| PIECES[p]).collect();
+            let dir = if response { Direction::Response } else { Direction::Request };
+            proptest::prop_assert_eq!(
+                pf.admit_as(text.as_bytes(), dir, true),
+                pf.admit_as(text.as_bytes(), dir, false),
+                "{:?}", text
+            );
+        }
+
+        /// The pair check only skips automaton runs that would find nothing.
+        #[test]
+        fn pair_check_loses_no_anchor(parts in proptest::collection::vec(0usize..12, 0..40)) {
+            const PIECES: [&str; 12] =
+                ["sk", "_", "AK", "IA", "to", "KEN", "x", " ", "Be", "arer", "ey", "J"];
+            let text: String = parts.iter().map(|&p| PIECES[p]).collect();
+            let gates = [
+                Gate::anchors(&["sk_", "AKIA", "Bearer", "eyJ"]),
+                Gate::anchors_any_case(&["token"]),
+            ];
+            let pf = prefilter(&gates);
+            let found = pf.anchors.find(text.as_bytes(), 0b11);
+            let truth = (u64::from(text.contains("sk_") || text.contains("AKIA")
+                || text.contains("Bearer") || text.contains("eyJ")))
+                | (u64::from(text.to_ascii_lowercase().contains("token")) << 1);
+            proptest::prop_assert_eq!(found, truth, "{:?}", text);
+        }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) struct Run {
     pub letters: usize,
 }
 
-pub(crate) fn mark(b: u8) -> u8 {
+pub(crate) const fn mark(b: u8) -> u8 {
     match b {
         b' ' => 1,
         b'-' => 2,
