@@ -34,7 +34,7 @@ use crate::vocab::{Direction, LeafKind};
 
 use engine::Compiled;
 use normalize::Folded;
-use prefilter::Prefilter;
+use prefilter::{Admission, Prefilter};
 use rules::Scope;
 
 pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
@@ -232,9 +232,9 @@ impl Detector {
         direction: Direction,
         out: &mut Vec<Finding>,
     ) {
-        let admitted = self.prefilter.admit(scan, direction);
+        let admission = self.prefilter.admit(scan, direction);
         let mut hits = Vec::new();
-        self.each_hit(scan, admitted, direction, None, |rule, start, end| {
+        self.each_hit(scan, &admission, direction, None, |rule, start, end| {
             let (start, end) = match map {
                 Some(map) => (map[start], map[end]),
                 None => (start, end),
@@ -290,7 +290,7 @@ impl Detector {
         out: &mut Vec<Finding>,
     ) {
         let base = out.len();
-        let admitted = self.prefilter.admit(scan, direction);
+        let admission = self.prefilter.admit(scan, direction);
         for (i, rule) in self.rules.iter().enumerate() {
             if decoded && !rule.decode_eligible {
                 continue;
@@ -302,7 +302,7 @@ impl Detector {
                 continue;
             }
             let mut found = false;
-            self.each_hit(scan, admitted, direction, Some(i), |_, _, _| {
+            self.each_hit(scan, &admission, direction, Some(i), |_, _, _| {
                 found = true;
                 false
             });
@@ -315,9 +315,9 @@ impl Detector {
     /// Whether anything at all is detectable in `text` (used to vet marker bodies).
     fn has_detection(&self, text: &str, direction: Direction) -> bool {
         let scan = text.as_bytes();
-        let admitted = self.prefilter.admit(scan, direction);
+        let admission = self.prefilter.admit(scan, direction);
         let mut found = false;
-        self.each_hit(scan, admitted, direction, None, |_, _, _| {
+        self.each_hit(scan, &admission, direction, None, |_, _, _| {
             found = true;
             false
         });
@@ -326,12 +326,13 @@ impl Detector {
 
     /// Runs every rule that `direction` and `only` (one rule, or all) select and the
     /// prefilter admitted, calling `hit(rule index, start, end)` per accepted match until it
-    /// returns false. Whole-leaf rules run first, then scoped rules run over the alphabet
-    /// runs that can hold a match.
+    /// returns false. Whole-leaf rules run first (an anchored one only between its first and
+    /// last possible start), then scoped rules run over the alphabet runs that can hold a
+    /// match.
     fn each_hit(
         &self,
         scan: &[u8],
-        admitted: u64,
+        admission: &Admission,
         direction: Direction,
         only: Option<usize>,
         mut hit: impl FnMut(usize, usize, usize) -> bool,
@@ -342,20 +343,25 @@ impl Detector {
             for (i, rule) in self.rules.iter().enumerate() {
                 if rule.runs_in(direction)
                     && selected(i)
-                    && !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e))
+                    && !rule.for_each_match(scan, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
                 {
                     return;
                 }
             }
             return;
         }
-        let admitted = only.map_or(admitted, |i| admitted & bit(i));
+        let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
         let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
         for i in whole {
             let rule = &self.rules[i];
+            let (first, last) = rule
+                .gate
+                .as_ref()
+                .map_or((0, usize::MAX), |g| admission.starts(g));
+            let window = first.min(scan.len())..scan.len();
             if rule.runs_in(direction)
-                && !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e))
+                && !rule.for_each_match(scan, window, last, |s, e| hit(i, s, e))
             {
                 return;
             }
@@ -378,7 +384,10 @@ impl Detector {
                     let rule = &self.rules[i];
                     let admitted = run.end - run.start >= rule.min_len
                         && rule.gate.as_ref().is_some_and(|g| run.admits(g));
-                    if admitted && !rule.for_each_match(scan, window.clone(), |s, e| hit(i, s, e)) {
+                    if admitted
+                        && !rule
+                            .for_each_match(scan, window.clone(), usize::MAX, |s, e| hit(i, s, e))
+                    {
                         go_on = false;
                         return false;
                     }

@@ -81,6 +81,10 @@ pub struct Gate {
     pub anchors: &'static [&'static str],
     /// Whether `anchors` are matched ASCII-case-insensitively.
     pub anchors_fold_case: bool,
+    /// How many bytes before the first anchor it contains a match can start (0: every match
+    /// begins with an anchor). The engine starts its search there and stops after the last
+    /// anchor, so this must hold for every match; the table test checks it on the samples.
+    pub anchor_lead: u8,
 }
 
 impl Gate {
@@ -97,9 +101,11 @@ impl Gate {
             needs_assign: false,
             anchors: &[],
             anchors_fold_case: false,
+            anchor_lead: 0,
         }
     }
 
+    /// Every match begins with one of `anchors` (see [`Gate::lead`] otherwise).
     pub const fn anchors(anchors: &'static [&'static str]) -> Gate {
         Gate {
             scope: Scope::Text,
@@ -113,6 +119,7 @@ impl Gate {
             needs_assign: false,
             anchors,
             anchors_fold_case: false,
+            anchor_lead: 0,
         }
     }
 
@@ -158,6 +165,14 @@ impl Gate {
         Gate {
             anchors_fold_case: true,
             ..Gate::anchors(anchors)
+        }
+    }
+
+    /// The same gate, for matches that may start up to `bytes` before their first anchor.
+    pub const fn lead(self, bytes: u8) -> Gate {
+        Gate {
+            anchor_lead: bytes,
+            ..self
         }
     }
 }

@@ -105,12 +105,60 @@ fn gates_admit_every_positive_sample() {
     for (i, rule) in rules.iter().enumerate() {
         let direction = rule.direction.unwrap_or_default();
         for sample in rule.samples.matches {
-            let admitted = prefilter.admit(sample.as_bytes(), direction);
+            let admitted = prefilter.admit(sample.as_bytes(), direction).rules;
             assert!(
                 admitted & (1u64 << i) != 0,
                 "{} gate rejects {sample:?}",
                 rule.id
             );
+        }
+    }
+}
+
+/// An anchored rule's promise (`Gate::anchor_lead`): every match of every positive sample
+/// has an anchor starting at most `anchor_lead` bytes after the match starts.
+#[test]
+fn anchored_matches_start_within_their_lead() {
+    for rule in builtin().filter(|r| !r.gate.anchors.is_empty()) {
+        let c = compiled(rule);
+        for sample in rule.samples.matches {
+            let text = if rule.gate.anchors_fold_case {
+                sample.to_ascii_lowercase()
+            } else {
+                sample.to_string()
+            };
+            let anchors: Vec<String> = rule
+                .gate
+                .anchors
+                .iter()
+                .map(|a| {
+                    if rule.gate.anchors_fold_case {
+                        a.to_ascii_lowercase()
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .collect();
+            let mut starts = Vec::new();
+            let mut at = 0;
+            while let Some(m) = c.regex.find_at(sample.as_bytes(), at) {
+                starts.push(m.start());
+                at = m.start() + 1;
+            }
+            assert!(!starts.is_empty(), "{}: {sample:?}", rule.id);
+            for start in starts {
+                let lead = usize::from(rule.gate.anchor_lead);
+                let ok = (start..=start + lead).any(|p| {
+                    anchors
+                        .iter()
+                        .any(|a| text.get(p..).is_some_and(|t| t.starts_with(a.as_str())))
+                });
+                assert!(
+                    ok,
+                    "{}: a match at {start} of {sample:?} has no anchor within {lead} bytes",
+                    rule.id
+                );
+            }
         }
     }
 }
