@@ -267,12 +267,13 @@ impl Prefilter {
     }
 }
 
-/// Whether a leaf with fact set `facts` meets `gate`'s byte needs. A rule scoped to
-/// `[A-Za-z0-9]` runs that needs letters and digits in its run needs `MIXED`: a run holding
-/// both has a letter next to a digit.
+/// Whether a leaf with fact set `facts` meets `gate`'s byte needs. A rule needs `MIXED` when
+/// its run needs a letter followed by a digit, or when it is scoped to `[A-Za-z0-9]` runs and
+/// needs letters and digits in its run (such a run has a letter next to a digit).
 fn facts_meet(gate: &Gate, facts: u8) -> bool {
     let has = |bit: u8| facts & bit != 0;
-    let needs_mixed = gate.scope == Scope::Alnum && gate.min_letters > 0 && gate.min_digits > 0;
+    let needs_mixed = gate.letter_then_digit
+        || (gate.scope == Scope::Alnum && gate.min_letters > 0 && gate.min_digits > 0);
     (!needs_mixed || has(MIXED))
         && (!gate.needs_at || has(AT))
         && (!gate.needs_plus || has(PLUS))

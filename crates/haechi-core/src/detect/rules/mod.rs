@@ -73,6 +73,8 @@ pub struct Gate {
     pub run_lengths: u32,
     /// Letters a scoped rule's run must hold (a DNI's check letter, a NINO's three letters).
     pub min_letters: u16,
+    /// A scoped rule's run must hold a letter directly followed by a digit (`[A-Z]{2}\d{2}`).
+    pub letter_then_digit: bool,
     pub needs_at: bool,
     pub needs_plus: bool,
     /// A `:` or `=` must occur.
@@ -94,6 +96,7 @@ impl Gate {
             run_needs_any: &[],
             run_lengths: 0,
             min_letters: 0,
+            letter_then_digit: false,
             min_digits,
             min_digit_run,
             needs_at: false,
@@ -112,6 +115,7 @@ impl Gate {
             run_needs_any: &[],
             run_lengths: 0,
             min_letters: 0,
+            letter_then_digit: false,
             min_digits: 0,
             min_digit_run: 0,
             needs_at: false,
@@ -157,6 +161,14 @@ impl Gate {
     pub const fn letters(self, n: u16) -> Gate {
         Gate {
             min_letters: n,
+            ..self
+        }
+    }
+
+    /// The same gate, also requiring a letter directly followed by a digit in the run.
+    pub const fn letter_then_digit(self) -> Gate {
+        Gate {
+            letter_then_digit: true,
             ..self
         }
     }

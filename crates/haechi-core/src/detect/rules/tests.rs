@@ -111,6 +111,18 @@ fn gates_admit_every_positive_sample() {
                 "{} gate rejects {sample:?}",
                 rule.id
             );
+            if rule.gate.scope != Scope::Text {
+                let mut run_admits = false;
+                crate::detect::runs::for_each_run(sample.as_bytes(), rule.gate.scope, 1, |run| {
+                    run_admits |= run.admits(&rule.gate);
+                    true
+                });
+                assert!(
+                    run_admits,
+                    "{}: no run of {sample:?} passes the gate",
+                    rule.id
+                );
+            }
         }
     }
 }
