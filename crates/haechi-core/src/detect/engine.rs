@@ -36,14 +36,16 @@ impl Compiled {
         self.direction.is_none_or(|d| d == direction)
     }
 
-    /// Calls `hit(start, end)` for each accepted match starting in `window`, left to right,
-    /// until it returns false (then returns false). The regex sees the text up to
-    /// `window.end` (and everything before `window.start` as context); neighbour checks and
-    /// validators see the whole text.
+    /// Calls `hit(start, end)` for each accepted match starting in `window` at or before
+    /// `last_start`, left to right, until it returns false (then returns false). The caller
+    /// promises no match starts in `window` after `last_start`, so the search stops there.
+    /// The regex sees the text up to `window.end` (and everything before `window.start` as
+    /// context); neighbour checks and validators see the whole text.
     pub fn for_each_match(
         &self,
         text: &[u8],
         window: Range<usize>,
+        last_start: usize,
         mut hit: impl FnMut(usize, usize) -> bool,
     ) -> bool {
         let assigned = self.emit == Emit::AssignedValue;
@@ -51,7 +53,7 @@ impl Compiled {
         let mut at = window.start;
         // Where the previous match ended: the next value may not start before it.
         let mut floor = 0;
-        while at <= hay.len() {
+        while at <= hay.len() && at <= last_start {
             let Some(m) = self.regex.find_at(hay, at) else {
                 return true;
             };
@@ -108,7 +110,7 @@ impl Compiled {
     /// Whether this rule matches anywhere in `text` (ignoring its scope).
     #[cfg(test)]
     pub fn matches(&self, text: &[u8]) -> bool {
-        !self.for_each_match(text, 0..text.len(), |_, _| false)
+        !self.for_each_match(text, 0..text.len(), usize::MAX, |_, _| false)
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Per leaf, [`Detector::scan`]:
 //! 1. NFKC-folds the text (skipped for ASCII and already-normalized text);
-//! 2. profiles it in one cheap pass (digits, `@`, `+`, anchor literals) and runs only the
-//!    rules whose gate the profile admits;
+//! 2. gathers cheap facts in one pass (digit count, `@`, `+`, `:`/`=`, separators), turns
+//!    them into the set of built-in rules whose gates they meet, looks for anchor literals
+//!    only for the rules still in that set, and runs only the rules left;
 //! 3. confirms each regex candidate with neighbour checks and a validator;
 //! 4. on the response direction, drops hits inside Haechi's own well-formed markers;
 //! 5. keeps the leftmost-longest hit where hits overlap (ties go to the earlier rule);
@@ -33,7 +34,7 @@ use crate::vocab::{Direction, LeafKind};
 
 use engine::Compiled;
 use normalize::Folded;
-use prefilter::{Prefilter, Profile};
+use prefilter::{Admission, Prefilter};
 use rules::Scope;
 
 pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
@@ -107,6 +108,10 @@ pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
 pub struct Detector {
     /// Built-in rules first (rule `i` owns prefilter bit `i`), then custom rules.
     rules: Vec<Compiled>,
+    /// How many of `rules` are built-in (and gated).
+    builtins: usize,
+    /// Built-in rules per scope (`scope_slot`).
+    by_scope: [u64; 4],
     prefilter: Prefilter,
     /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
     known_types: Vec<Arc<str>>,
@@ -126,6 +131,27 @@ impl std::fmt::Debug for Detector {
     }
 }
 
+/// One accepted match before it becomes a [`Finding`]: overlap resolution works on these, so
+/// a hit that loses costs no reference-count traffic.
+#[derive(Clone, Copy)]
+struct Hit {
+    rule: usize,
+    start: usize,
+    end: usize,
+}
+
+/// The scopes whose rules run over alphabet runs, with their `scope_slot`.
+const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::AlnumSpaced];
+
+fn scope_slot(scope: Scope) -> usize {
+    match scope {
+        Scope::Text => 0,
+        Scope::Numeric => 1,
+        Scope::Alnum => 2,
+        Scope::AlnumSpaced => 3,
+    }
+}
+
 impl Detector {
     pub fn new(filters: &FiltersConfig) -> Result<Detector, DetectError> {
         let mut rules = Vec::new();
@@ -136,11 +162,18 @@ impl Detector {
             rules.len() <= 64,
             "the prefilter has one bit per built-in rule"
         );
+        let builtins = rules.len();
+        let mut by_scope = [0u64; 4];
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(gate) = &rule.gate {
+                by_scope[scope_slot(gate.scope)] |= bit(i);
+            }
+        }
         let prefilter = Prefilter::new(
             rules
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g))),
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g, r.direction))),
         );
         for (index, rule) in filters.custom_rules.iter().enumerate() {
             rules.push(custom::compile(index, rule)?);
@@ -153,6 +186,8 @@ impl Detector {
         }
         Ok(Detector {
             rules,
+            builtins,
+            by_scope,
             prefilter,
             known_types,
             decode_and_rescan: filters.decode_and_rescan,
@@ -182,7 +217,9 @@ impl Detector {
                 self.whole_leaf(decoded.as_bytes(), direction, true, text.len(), out);
             }
         }
-        out[base..].sort_by_key(|f| f.start);
+        if out.len() - base > 1 {
+            out[base..].sort_by_key(|f| f.start);
+        }
     }
 
     /// Exact-span scan of `scan` (the leaf, or its char-for-char fold with `map` back to the
@@ -195,45 +232,52 @@ impl Detector {
         direction: Direction,
         out: &mut Vec<Finding>,
     ) {
-        let base = out.len();
-        let profile = self
-            .prefilter
-            .profile(scan, direction == Direction::Response);
-        self.each_hit(
-            scan,
-            &profile,
-            direction,
-            |_| true,
-            |i, start, end| {
-                let rule = &self.rules[i];
-                let (start, end) = match map {
-                    Some(map) => (map[start], map[end]),
-                    None => (start, end),
-                };
-                out.push(Finding {
-                    detection_type: rule.detection_type.clone(),
-                    rule_id: rule.id.clone(),
-                    start,
-                    end,
-                    confidence: rule.confidence,
-                });
-                true
-            },
-        );
-        if out.len() == base {
+        let admission = self.prefilter.admit(scan, direction);
+        let mut hits = Vec::new();
+        self.each_hit(scan, &admission, direction, None, |rule, start, end| {
+            let (start, end) = match map {
+                Some(map) => (map[start], map[end]),
+                None => (start, end),
+            };
+            hits.push(Hit { rule, start, end });
+            true
+        });
+        if hits.is_empty() {
             return;
         }
         if direction == Direction::Response && original.contains('[') {
             let known = |t: &str| self.known_types.iter().any(|k| &**k == t);
             let detectable = |s: &str| self.has_detection(s, direction);
             let spans = markers::genuine_spans(original, &known, &detectable);
-            if !spans.is_empty() {
-                retain_from(out, base, |f| {
-                    !spans.iter().any(|&(s, e)| f.start < e && f.end > s)
-                });
-            }
+            hits.retain(|h| !spans.iter().any(|&(s, e)| h.start < e && h.end > s));
         }
-        self.remove_overlaps(out, base);
+        // Keep leftmost hits; among hits at the same start the longest; on an exact tie the
+        // earlier rule in the table.
+        hits.sort_unstable_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.rule.cmp(&b.rule))
+        });
+        let mut last_end = 0;
+        for h in hits {
+            if h.start < last_end {
+                continue;
+            }
+            last_end = h.end;
+            out.push(self.finding(h.rule, h.start, h.end));
+        }
+    }
+
+    fn finding(&self, rule: usize, start: usize, end: usize) -> Finding {
+        let rule = &self.rules[rule];
+        Finding {
+            detection_type: rule.detection_type.clone(),
+            rule_id: rule.id.clone(),
+            start,
+            end,
+            confidence: rule.confidence,
+        }
     }
 
     /// One whole-leaf finding per detected type (first matching rule wins the attribution).
@@ -246,9 +290,7 @@ impl Detector {
         out: &mut Vec<Finding>,
     ) {
         let base = out.len();
-        let profile = self
-            .prefilter
-            .profile(scan, direction == Direction::Response);
+        let admission = self.prefilter.admit(scan, direction);
         for (i, rule) in self.rules.iter().enumerate() {
             if decoded && !rule.decode_eligible {
                 continue;
@@ -260,24 +302,12 @@ impl Detector {
                 continue;
             }
             let mut found = false;
-            self.each_hit(
-                scan,
-                &profile,
-                direction,
-                |j| j == i,
-                |_, _, _| {
-                    found = true;
-                    false
-                },
-            );
+            self.each_hit(scan, &admission, direction, Some(i), |_, _, _| {
+                found = true;
+                false
+            });
             if found {
-                out.push(Finding {
-                    detection_type: rule.detection_type.clone(),
-                    rule_id: rule.id.clone(),
-                    start: 0,
-                    end: leaf_len,
-                    confidence: rule.confidence,
-                });
+                out.push(self.finding(i, 0, leaf_len));
             }
         }
     }
@@ -285,93 +315,79 @@ impl Detector {
     /// Whether anything at all is detectable in `text` (used to vet marker bodies).
     fn has_detection(&self, text: &str, direction: Direction) -> bool {
         let scan = text.as_bytes();
-        let profile = self
-            .prefilter
-            .profile(scan, direction == Direction::Response);
+        let admission = self.prefilter.admit(scan, direction);
         let mut found = false;
-        self.each_hit(
-            scan,
-            &profile,
-            direction,
-            |_| true,
-            |_, _, _| {
-                found = true;
-                false
-            },
-        );
+        self.each_hit(scan, &admission, direction, None, |_, _, _| {
+            found = true;
+            false
+        });
         found
     }
 
-    /// Runs every rule that `direction`, `select` and the prefilter admit, calling
-    /// `hit(rule index, start, end)` per accepted match until it returns false. Whole-leaf
-    /// rules run first, then scoped rules run over the alphabet runs that can hold a match.
+    /// Runs every rule that `direction` and `only` (one rule, or all) select and the
+    /// prefilter admitted, calling `hit(rule index, start, end)` per accepted match until it
+    /// returns false. Whole-leaf rules run first (an anchored one only between its first and
+    /// last possible start), then scoped rules run over the alphabet runs that can hold a
+    /// match.
     fn each_hit(
         &self,
         scan: &[u8],
-        profile: &Profile,
+        admission: &Admission,
         direction: Direction,
-        select: impl Fn(usize) -> bool,
+        only: Option<usize>,
         mut hit: impl FnMut(usize, usize, usize) -> bool,
     ) {
+        let selected = |i: usize| only.is_none_or(|o| o == i);
         #[cfg(test)]
         if self.exhaustive {
             for (i, rule) in self.rules.iter().enumerate() {
                 if rule.runs_in(direction)
-                    && select(i)
-                    && !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e))
+                    && selected(i)
+                    && !rule.for_each_match(scan, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
                 {
                     return;
                 }
             }
             return;
         }
-        // Rules waiting for runs of each scope (built-ins only: bit i = rule i).
-        let mut scoped = [0u64; 3];
-        let mut min_digits = [usize::MAX; 3];
-        for (i, rule) in self.rules.iter().enumerate() {
-            if !rule.runs_in(direction) || !select(i) {
-                continue;
+        let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
+        let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
+            .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
+        for i in whole {
+            let rule = &self.rules[i];
+            let (first, last) = rule
+                .gate
+                .as_ref()
+                .map_or((0, usize::MAX), |g| admission.starts(g));
+            let window = first.min(scan.len())..scan.len();
+            if rule.runs_in(direction)
+                && !rule.for_each_match(scan, window, last, |s, e| hit(i, s, e))
+            {
+                return;
             }
-            let Some(gate) = &rule.gate else {
-                if !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e)) {
-                    return;
-                }
-                continue;
-            };
-            if !profile.admits(gate, bit(i)) {
-                continue;
-            }
-            let slot = match gate.scope {
-                Scope::Text => {
-                    if !rule.for_each_match(scan, 0..scan.len(), |s, e| hit(i, s, e)) {
-                        return;
-                    }
-                    continue;
-                }
-                Scope::Numeric => 0,
-                Scope::Alnum => 1,
-                Scope::AlnumSpaced => 2,
-            };
-            scoped[slot] |= bit(i);
-            min_digits[slot] = min_digits[slot].min(usize::from(gate.min_digits));
         }
-        for (slot, scope) in [Scope::Numeric, Scope::Alnum, Scope::AlnumSpaced]
-            .into_iter()
-            .enumerate()
-        {
-            let mask = scoped[slot];
+        for scope in RUN_SCOPES {
+            let mask = admitted & self.by_scope[scope_slot(scope)];
             if mask == 0 {
                 continue;
             }
+            let min_digits = BitIter(mask)
+                .filter_map(|i| self.rules[i].gate.as_ref())
+                .map(|g| usize::from(g.min_digits))
+                .min()
+                .unwrap_or(0);
             let mut go_on = true;
-            runs::for_each_run(scan, scope, min_digits[slot], |run| {
+            runs::for_each_run(scan, scope, min_digits, |run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
                 let window = run.start..(run.end + 1).min(scan.len());
                 for i in BitIter(mask) {
                     let rule = &self.rules[i];
                     let admitted = run.end - run.start >= rule.min_len
                         && rule.gate.as_ref().is_some_and(|g| run.admits(g));
-                    if admitted && !rule.for_each_match(scan, window.clone(), |s, e| hit(i, s, e)) {
+                    if admitted
+                        && !rule
+                            .for_each_match(scan, window.clone(), usize::MAX, |s, e| hit(i, s, e))
+                    {
                         go_on = false;
                         return false;
                     }
@@ -382,31 +398,6 @@ impl Detector {
                 return;
             }
         }
-    }
-
-    /// Keep leftmost hits; among hits at the same start the longest; on an exact tie the
-    /// earlier rule in the table.
-    fn remove_overlaps(&self, out: &mut Vec<Finding>, base: usize) {
-        let rank = |f: &Finding| {
-            self.rules
-                .iter()
-                .position(|r| Arc::ptr_eq(&r.id, &f.rule_id))
-                .unwrap_or(usize::MAX)
-        };
-        out[base..].sort_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then((b.end - b.start).cmp(&(a.end - a.start)))
-                .then_with(|| rank(a).cmp(&rank(b)))
-        });
-        let mut last_end = 0;
-        retain_from(out, base, |f| {
-            if f.start < last_end {
-                return false;
-            }
-            last_end = f.end;
-            true
-        });
     }
 }
 
@@ -467,18 +458,6 @@ pub(crate) fn builtin_regex(pattern: &str) -> Result<regex::bytes::Regex, regex:
     regex::bytes::RegexBuilder::new(pattern)
         .unicode(false)
         .build()
-}
-
-/// `Vec::retain` over `out[base..]` only, keeping order.
-fn retain_from(out: &mut Vec<Finding>, base: usize, mut keep: impl FnMut(&Finding) -> bool) {
-    let mut write = base;
-    for read in base..out.len() {
-        if keep(&out[read]) {
-            out.swap(write, read);
-            write += 1;
-        }
-    }
-    out.truncate(write);
 }
 
 #[cfg(test)]

@@ -57,9 +57,11 @@ pub(crate) struct Run {
     /// Lengths of the maximal digit runs (bit `n` for length `n`, 31 for 31 or more).
     pub lengths: u32,
     pub letters: usize,
+    /// Some letter is directly followed by a digit.
+    pub letter_digit: bool,
 }
 
-pub(crate) fn mark(b: u8) -> u8 {
+pub(crate) const fn mark(b: u8) -> u8 {
     match b {
         b' ' => 1,
         b'-' => 2,
@@ -81,6 +83,7 @@ impl Run {
                     .any(|&b| self.marks & mark(b) != 0))
             && (gate.run_lengths == 0 || gate.run_lengths & self.lengths != 0)
             && self.letters >= usize::from(gate.min_letters)
+            && (!gate.letter_then_digit || self.letter_digit)
     }
 }
 
@@ -128,12 +131,15 @@ pub(crate) fn for_each_run(
             marks: 0,
             lengths: 0,
             letters: 0,
+            letter_digit: false,
         };
         let mut digit_run = 0;
+        let mut after_letter = false;
         let mut i = start;
         while i < text.len() && inside(text[i]) {
             let b = text[i];
             if b.is_ascii_digit() {
+                run.letter_digit |= after_letter;
                 run.digits += 1;
                 digit_run += 1;
                 run.max_digit_run = run.max_digit_run.max(digit_run);
@@ -145,6 +151,7 @@ pub(crate) fn for_each_run(
                 run.marks |= mark(b);
                 run.letters += usize::from(b.is_ascii_alphabetic());
             }
+            after_letter = b.is_ascii_alphabetic();
             i += 1;
         }
         if digit_run > 0 {
@@ -193,6 +200,25 @@ mod tests {
             runs("IBAN DE89 3704 x", Scope::AlnumSpaced),
             [("IBAN DE89 3704 x".to_string(), 6, 4)]
         );
+    }
+
+    #[test]
+    fn letter_then_digit_is_seen_in_order() {
+        let admits = |text: &str| {
+            let gate = Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ").letter_then_digit();
+            let mut any = false;
+            for_each_run(text.as_bytes(), Scope::AlnumSpaced, 1, |run| {
+                any |= run.admits(&gate);
+                true
+            });
+            any
+        };
+        assert!(admits("IBAN DE89 3704"));
+        assert!(
+            !admits("reach me at 010 now"),
+            "a space between letter and digit"
+        );
+        assert!(!admits("12ab 34"), "digit before letter only");
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Gate {
     pub run_lengths: u32,
     /// Letters a scoped rule's run must hold (a DNI's check letter, a NINO's three letters).
     pub min_letters: u16,
+    /// A scoped rule's run must hold a letter directly followed by a digit (`[A-Z]{2}\d{2}`).
+    pub letter_then_digit: bool,
     pub needs_at: bool,
     pub needs_plus: bool,
     /// A `:` or `=` must occur.
@@ -81,6 +83,10 @@ pub struct Gate {
     pub anchors: &'static [&'static str],
     /// Whether `anchors` are matched ASCII-case-insensitively.
     pub anchors_fold_case: bool,
+    /// How many bytes before the first anchor it contains a match can start (0: every match
+    /// begins with an anchor). The engine starts its search there and stops after the last
+    /// anchor, so this must hold for every match; the table test checks it on the samples.
+    pub anchor_lead: u8,
 }
 
 impl Gate {
@@ -90,6 +96,7 @@ impl Gate {
             run_needs_any: &[],
             run_lengths: 0,
             min_letters: 0,
+            letter_then_digit: false,
             min_digits,
             min_digit_run,
             needs_at: false,
@@ -97,15 +104,18 @@ impl Gate {
             needs_assign: false,
             anchors: &[],
             anchors_fold_case: false,
+            anchor_lead: 0,
         }
     }
 
+    /// Every match begins with one of `anchors` (see [`Gate::lead`] otherwise).
     pub const fn anchors(anchors: &'static [&'static str]) -> Gate {
         Gate {
             scope: Scope::Text,
             run_needs_any: &[],
             run_lengths: 0,
             min_letters: 0,
+            letter_then_digit: false,
             min_digits: 0,
             min_digit_run: 0,
             needs_at: false,
@@ -113,6 +123,7 @@ impl Gate {
             needs_assign: false,
             anchors,
             anchors_fold_case: false,
+            anchor_lead: 0,
         }
     }
 
@@ -154,10 +165,26 @@ impl Gate {
         }
     }
 
+    /// The same gate, also requiring a letter directly followed by a digit in the run.
+    pub const fn letter_then_digit(self) -> Gate {
+        Gate {
+            letter_then_digit: true,
+            ..self
+        }
+    }
+
     pub const fn anchors_any_case(anchors: &'static [&'static str]) -> Gate {
         Gate {
             anchors_fold_case: true,
             ..Gate::anchors(anchors)
+        }
+    }
+
+    /// The same gate, for matches that may start up to `bytes` before their first anchor.
+    pub const fn lead(self, bytes: u8) -> Gate {
+        Gate {
+            anchor_lead: bytes,
+            ..self
         }
     }
 }

@@ -167,7 +167,9 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_upper_digit),
         check: Check::Valid(v::iban),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 2, 2, &[]).letters(2),
+        gate: Gate::scoped(Scope::Alnum, 2, 2, &[])
+            .letters(2)
+            .letter_then_digit(),
         samples: Samples {
             matches: &[
                 "DE89370400440532013000",
@@ -194,7 +196,9 @@ pub(super) const TAIL: &[Rule] = &[
         after: None,
         check: Check::Trim(v::iban_grouped),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ").letters(2),
+        gate: Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ")
+            .letters(2)
+            .letter_then_digit(),
         samples: Samples {
             matches: &[
                 "DE89 3704 0044 0532 0130 00",
@@ -331,7 +335,9 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_alnum),
         check: Check::Valid(v::it_codice_fiscale),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 7, 3, &[]).letters(9),
+        gate: Gate::scoped(Scope::Alnum, 7, 3, &[])
+            .letters(9)
+            .letter_then_digit(),
         samples: Samples {
             matches: &["RSSMRA85T10A562S", "cf: glvzpm58p23x071k"],
             ignores: &[
@@ -351,7 +357,9 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_upper_digit),
         check: Check::Valid(v::sg_nric),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 7, 7, &[]).letters(2),
+        gate: Gate::scoped(Scope::Alnum, 7, 7, &[])
+            .letters(2)
+            .letter_then_digit(),
         samples: Samples {
             matches: &[
                 "S1234567D",
@@ -501,7 +509,9 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::uk_nino),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 6, 6, &[]).letters(3),
+        gate: Gate::scoped(Scope::Alnum, 6, 6, &[])
+            .letters(3)
+            .letter_then_digit(),
         samples: Samples {
             matches: &["AB123456C", "MN211785A"],
             ignores: &[

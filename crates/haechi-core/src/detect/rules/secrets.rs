@@ -285,9 +285,10 @@ pub(super) const RULES: &[Rule] = &[
         after: None,
         check: Check::Valid(assigned_value),
         emit: Emit::AssignedValue,
+        // The longest key before its first anchor is `private_key` / `refresh-token`: 8.
         gate: Gate {
             needs_assign: true,
-            ..Gate::anchors_any_case(&["key", "secret", "token", "password"])
+            ..Gate::anchors_any_case(&["key", "secret", "token", "password"]).lead(8)
         },
         samples: Samples {
             matches: &[

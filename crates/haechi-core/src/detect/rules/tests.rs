@@ -97,16 +97,80 @@ fn table_is_consistent() {
 fn gates_admit_every_positive_sample() {
     let rules: Vec<&'static Rule> = builtin().collect();
     let prefilter = crate::detect::prefilter::Prefilter::new(
-        rules.iter().enumerate().map(|(i, r)| (1u64 << i, &r.gate)),
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (1u64 << i, &r.gate, r.direction)),
     );
     for (i, rule) in rules.iter().enumerate() {
+        let direction = rule.direction.unwrap_or_default();
         for sample in rule.samples.matches {
-            let profile = prefilter.profile(sample.as_bytes(), true);
+            let admitted = prefilter.admit(sample.as_bytes(), direction).rules;
             assert!(
-                profile.admits(&rule.gate, 1u64 << i),
+                admitted & (1u64 << i) != 0,
                 "{} gate rejects {sample:?}",
                 rule.id
             );
+            if rule.gate.scope != Scope::Text {
+                let mut run_admits = false;
+                crate::detect::runs::for_each_run(sample.as_bytes(), rule.gate.scope, 1, |run| {
+                    run_admits |= run.admits(&rule.gate);
+                    true
+                });
+                assert!(
+                    run_admits,
+                    "{}: no run of {sample:?} passes the gate",
+                    rule.id
+                );
+            }
+        }
+    }
+}
+
+/// An anchored rule's promise (`Gate::anchor_lead`): every match of every positive sample
+/// has an anchor starting at most `anchor_lead` bytes after the match starts.
+#[test]
+fn anchored_matches_start_within_their_lead() {
+    for rule in builtin().filter(|r| !r.gate.anchors.is_empty()) {
+        let c = compiled(rule);
+        for sample in rule.samples.matches {
+            let text = if rule.gate.anchors_fold_case {
+                sample.to_ascii_lowercase()
+            } else {
+                sample.to_string()
+            };
+            let anchors: Vec<String> = rule
+                .gate
+                .anchors
+                .iter()
+                .map(|a| {
+                    if rule.gate.anchors_fold_case {
+                        a.to_ascii_lowercase()
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .collect();
+            let mut starts = Vec::new();
+            let mut at = 0;
+            while let Some(m) = c.regex.find_at(sample.as_bytes(), at) {
+                starts.push(m.start());
+                at = m.start() + 1;
+            }
+            assert!(!starts.is_empty(), "{}: {sample:?}", rule.id);
+            for start in starts {
+                let lead = usize::from(rule.gate.anchor_lead);
+                let ok = (start..=start + lead).any(|p| {
+                    anchors
+                        .iter()
+                        .any(|a| text.get(p..).is_some_and(|t| t.starts_with(a.as_str())))
+                });
+                assert!(
+                    ok,
+                    "{}: a match at {start} of {sample:?} has no anchor within {lead} bytes",
+                    rule.id
+                );
+            }
         }
     }
 }
