@@ -19,6 +19,7 @@ pub mod corpus;
 mod custom;
 mod decode;
 mod engine;
+mod lowered;
 mod markers;
 mod normalize;
 mod placeholder;
@@ -141,14 +142,14 @@ struct Hit {
 }
 
 /// The scopes whose rules run over alphabet runs, with their `scope_slot`.
-const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::AlnumSpaced];
+const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::UpperSpaced];
 
 fn scope_slot(scope: Scope) -> usize {
     match scope {
         Scope::Text => 0,
         Scope::Numeric => 1,
         Scope::Alnum => 2,
-        Scope::AlnumSpaced => 3,
+        Scope::UpperSpaced => 3,
     }
 }
 
@@ -343,7 +344,8 @@ impl Detector {
             for (i, rule) in self.rules.iter().enumerate() {
                 if rule.runs_in(direction)
                     && selected(i)
-                    && !rule.for_each_match(scan, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
+                    && !rule
+                        .for_each_match(scan, None, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
                 {
                     return;
                 }
@@ -353,16 +355,23 @@ impl Detector {
         let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
         let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
+        // Made on first need, for rules with a lower-case twin.
+        let mut lowered: Option<Vec<u8>> = None;
         for i in whole {
             let rule = &self.rules[i];
+            if !rule.runs_in(direction) {
+                continue;
+            }
             let (first, last) = rule
                 .gate
                 .as_ref()
                 .map_or((0, usize::MAX), |g| admission.starts(g));
             let window = first.min(scan.len())..scan.len();
-            if rule.runs_in(direction)
-                && !rule.for_each_match(scan, window, last, |s, e| hit(i, s, e))
-            {
+            let lower = match rule.lowered {
+                Some(_) => Some(&**lowered.get_or_insert_with(|| scan.to_ascii_lowercase())),
+                None => None,
+            };
+            if !rule.for_each_match(scan, lower, window, last, |s, e| hit(i, s, e)) {
                 return;
             }
         }
@@ -385,8 +394,9 @@ impl Detector {
                     let admitted = run.end - run.start >= rule.min_len
                         && rule.gate.as_ref().is_some_and(|g| run.admits(g));
                     if admitted
-                        && !rule
-                            .for_each_match(scan, window.clone(), usize::MAX, |s, e| hit(i, s, e))
+                        && !rule.for_each_match(scan, None, window.clone(), usize::MAX, |s, e| {
+                            hit(i, s, e)
+                        })
                     {
                         go_on = false;
                         return false;
@@ -429,6 +439,12 @@ fn compile_builtin(rule: &'static rules::Rule) -> Option<Compiled> {
         detection_type: Arc::from(rule.detection_type),
         confidence: rule.confidence,
         regex,
+        // Case-blind keyword rules (those with case-blind anchors) search a lower-cased copy.
+        lowered: if rule.gate.anchors_fold_case {
+            lowered::lower_case_twin(rule.pattern)
+        } else {
+            None
+        },
         direction: rule.direction,
         before: rule.before,
         after: rule.after,
