@@ -3,10 +3,13 @@
 //!
 //! Per leaf, [`Detector::scan`]:
 //! 1. NFKC-folds the text (skipped for ASCII and already-normalized text);
-//! 2. gathers cheap facts in one pass (digit count, `@`, `+`, `:`/`=`, separators), turns
-//!    them into the set of built-in rules whose gates they meet, looks for anchor literals
-//!    only for the rules still in that set, and runs only the rules left;
-//! 3. confirms each regex candidate with neighbour checks and a validator;
+//! 2. gathers cheap facts in one pass (digit count, `@`, `+`, `:`/`=`, separators, a letter
+//!    next to a digit), turns them into the set of built-in rules whose gates they meet, and
+//!    looks for anchor literals only for the rules still in that set (see `prefilter`);
+//! 3. runs the rules left — an anchored rule only between its first and last anchor, a
+//!    case-blind keyword rule over a lower-cased copy (see `lowered`), a scoped rule only
+//!    over the alphabet runs that can hold a match — and confirms each regex candidate with
+//!    neighbour checks and a validator;
 //! 4. on the response direction, drops hits inside Haechi's own well-formed markers;
 //! 5. keeps the leftmost-longest hit where hits overlap (ties go to the earlier rule);
 //! 6. with `filters.decodeAndRescan`, decodes a base64/percent leaf and rescans it.
@@ -367,10 +370,10 @@ impl Detector {
                 .as_ref()
                 .map_or((0, usize::MAX), |g| admission.starts(g));
             let window = first.min(scan.len())..scan.len();
-            let lower = match rule.lowered {
-                Some(_) => Some(&**lowered.get_or_insert_with(|| scan.to_ascii_lowercase())),
-                None => None,
-            };
+            let lower = rule
+                .lowered
+                .as_ref()
+                .map(|_| &**lowered.get_or_insert_with(|| scan.to_ascii_lowercase()));
             if !rule.for_each_match(scan, lower, window, last, |s, e| hit(i, s, e)) {
                 return;
             }
