@@ -15,6 +15,9 @@ pub(crate) struct Compiled {
     pub detection_type: Arc<str>,
     pub confidence: f64,
     pub regex: Regex,
+    /// The same rule for a lower-cased copy of the leaf (see `lowered`), for case-blind
+    /// keyword rules.
+    pub lowered: Option<Regex>,
     pub direction: Option<Direction>,
     pub before: Option<EdgeFn>,
     pub after: Option<EdgeFn>,
@@ -41,20 +44,27 @@ impl Compiled {
     /// promises no match starts in `window` after `last_start`, so the search stops there.
     /// The regex sees the text up to `window.end` (and everything before `window.start` as
     /// context); neighbour checks and validators see the whole text.
+    ///
+    /// `lowered`, when given, is `text` lower-cased: a rule with a twin searches that instead.
     pub fn for_each_match(
         &self,
         text: &[u8],
+        lowered: Option<&[u8]>,
         window: Range<usize>,
         last_start: usize,
         mut hit: impl FnMut(usize, usize) -> bool,
     ) -> bool {
         let assigned = self.emit == Emit::AssignedValue;
-        let hay = &text[..window.end.min(text.len())];
+        let (regex, searched) = match (&self.lowered, lowered) {
+            (Some(twin), Some(lowered)) => (twin, lowered),
+            _ => (&self.regex, text),
+        };
+        let hay = &searched[..window.end.min(searched.len())];
         let mut at = window.start;
         // Where the previous match ended: the next value may not start before it.
         let mut floor = 0;
         while at <= hay.len() && at <= last_start {
-            let Some(m) = self.regex.find_at(hay, at) else {
+            let Some(m) = regex.find_at(hay, at) else {
                 return true;
             };
             let (start, end) = (m.start(), m.end());
@@ -110,7 +120,7 @@ impl Compiled {
     /// Whether this rule matches anywhere in `text` (ignoring its scope).
     #[cfg(test)]
     pub fn matches(&self, text: &[u8]) -> bool {
-        !self.for_each_match(text, 0..text.len(), usize::MAX, |_, _| false)
+        !self.for_each_match(text, None, 0..text.len(), usize::MAX, |_, _| false)
     }
 }
 

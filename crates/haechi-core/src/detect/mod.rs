@@ -3,10 +3,13 @@
 //!
 //! Per leaf, [`Detector::scan`]:
 //! 1. NFKC-folds the text (skipped for ASCII and already-normalized text);
-//! 2. gathers cheap facts in one pass (digit count, `@`, `+`, `:`/`=`, separators), turns
-//!    them into the set of built-in rules whose gates they meet, looks for anchor literals
-//!    only for the rules still in that set, and runs only the rules left;
-//! 3. confirms each regex candidate with neighbour checks and a validator;
+//! 2. gathers cheap facts in one pass (digit count, `@`, `+`, `:`/`=`, separators, a letter
+//!    next to a digit), turns them into the set of built-in rules whose gates they meet, and
+//!    looks for anchor literals only for the rules still in that set (see `prefilter`);
+//! 3. runs the rules left — an anchored rule only between its first and last anchor, a
+//!    case-blind keyword rule over a lower-cased copy (see `lowered`), a scoped rule only
+//!    over the alphabet runs that can hold a match — and confirms each regex candidate with
+//!    neighbour checks and a validator;
 //! 4. on the response direction, drops hits inside Haechi's own well-formed markers;
 //! 5. keeps the leftmost-longest hit where hits overlap (ties go to the earlier rule);
 //! 6. with `filters.decodeAndRescan`, decodes a base64/percent leaf and rescans it.
@@ -19,6 +22,7 @@ pub mod corpus;
 mod custom;
 mod decode;
 mod engine;
+mod lowered;
 mod markers;
 mod normalize;
 mod placeholder;
@@ -141,14 +145,14 @@ struct Hit {
 }
 
 /// The scopes whose rules run over alphabet runs, with their `scope_slot`.
-const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::AlnumSpaced];
+const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::UpperSpaced];
 
 fn scope_slot(scope: Scope) -> usize {
     match scope {
         Scope::Text => 0,
         Scope::Numeric => 1,
         Scope::Alnum => 2,
-        Scope::AlnumSpaced => 3,
+        Scope::UpperSpaced => 3,
     }
 }
 
@@ -343,7 +347,8 @@ impl Detector {
             for (i, rule) in self.rules.iter().enumerate() {
                 if rule.runs_in(direction)
                     && selected(i)
-                    && !rule.for_each_match(scan, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
+                    && !rule
+                        .for_each_match(scan, None, 0..scan.len(), usize::MAX, |s, e| hit(i, s, e))
                 {
                     return;
                 }
@@ -353,16 +358,23 @@ impl Detector {
         let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
         let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
+        // Made on first need, for rules with a lower-case twin.
+        let mut lowered: Option<Vec<u8>> = None;
         for i in whole {
             let rule = &self.rules[i];
+            if !rule.runs_in(direction) {
+                continue;
+            }
             let (first, last) = rule
                 .gate
                 .as_ref()
                 .map_or((0, usize::MAX), |g| admission.starts(g));
             let window = first.min(scan.len())..scan.len();
-            if rule.runs_in(direction)
-                && !rule.for_each_match(scan, window, last, |s, e| hit(i, s, e))
-            {
+            let lower = rule
+                .lowered
+                .as_ref()
+                .map(|_| &**lowered.get_or_insert_with(|| scan.to_ascii_lowercase()));
+            if !rule.for_each_match(scan, lower, window, last, |s, e| hit(i, s, e)) {
                 return;
             }
         }
@@ -385,8 +397,9 @@ impl Detector {
                     let admitted = run.end - run.start >= rule.min_len
                         && rule.gate.as_ref().is_some_and(|g| run.admits(g));
                     if admitted
-                        && !rule
-                            .for_each_match(scan, window.clone(), usize::MAX, |s, e| hit(i, s, e))
+                        && !rule.for_each_match(scan, None, window.clone(), usize::MAX, |s, e| {
+                            hit(i, s, e)
+                        })
                     {
                         go_on = false;
                         return false;
@@ -429,6 +442,12 @@ fn compile_builtin(rule: &'static rules::Rule) -> Option<Compiled> {
         detection_type: Arc::from(rule.detection_type),
         confidence: rule.confidence,
         regex,
+        // Case-blind keyword rules (those with case-blind anchors) search a lower-cased copy.
+        lowered: if rule.gate.anchors_fold_case {
+            lowered::lower_case_twin(rule.pattern)
+        } else {
+            None
+        },
         direction: rule.direction,
         before: rule.before,
         after: rule.after,

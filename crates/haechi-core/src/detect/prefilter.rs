@@ -207,7 +207,14 @@ impl Prefilter {
                 anchors: [None; 2],
             };
         }
-        let (found, anchors) = self.anchors.find(text, want, pairs);
+        let families = self.anchors.families_for(want, pairs);
+        if families == 0 {
+            return Admission {
+                rules: admitted & !self.anchors.rules,
+                anchors: [None; 2],
+            };
+        }
+        let (found, anchors) = self.anchors.find(text, want, families);
         Admission {
             rules: (admitted & !self.anchors.rules) | (want & found),
             anchors,
@@ -350,22 +357,31 @@ impl AnchorSet {
         ((self.pairs[slot / 64] >> (slot % 64)) & 3) as u8
     }
 
-    /// Bits of the rules in `want` whose anchors occur in `text`, and per family the first
-    /// and last occurrence that credits a rule in `want`. Only the families `want` needs are
-    /// searched (the case-blind one costs a lower-cased copy), and not those `pairs` rules
-    /// out.
-    fn find(
-        &self,
-        text: &[u8],
-        want: u64,
-        pairs: Option<u8>,
-    ) -> (u64, [Option<(usize, usize)>; 2]) {
+    /// The families (bit per family) worth searching for `want`: those holding an anchor of
+    /// a rule in `want`, less those `pairs` (when known) rules out.
+    #[inline(always)]
+    fn families_for(&self, want: u64, pairs: Option<u8>) -> u8 {
+        let mut families = 0;
+        for family in [EXACT, FOLDED] {
+            if want & self.family_rules[family] != 0 {
+                families |= 1 << family;
+            }
+        }
+        match pairs {
+            Some(pairs) => families & (pairs | self.unpaired),
+            None => families,
+        }
+    }
+
+    /// Bits of the rules in `want` whose anchors occur in `text`, searching `families`, and
+    /// per family the first and last occurrence that credits a rule in `want`. Kept out of
+    /// line: its fold buffer would otherwise weigh on every caller's stack frame.
+    #[inline(never)]
+    fn find(&self, text: &[u8], want: u64, families: u8) -> (u64, [Option<(usize, usize)>; 2]) {
         let mut bits = 0;
         let mut spans = [None; 2];
         for family in [EXACT, FOLDED] {
-            if want & self.family_rules[family] == 0
-                || pairs.is_some_and(|p| (p | self.unpaired) & (1 << family) == 0)
-            {
+            if families & (1 << family) == 0 {
                 continue;
             }
             let Some(anchors) = &self.families[family] else {

@@ -6,7 +6,7 @@ use super::rules::{Gate, Scope};
 const DIGIT: u8 = 1;
 const NUMERIC: u8 = 2;
 const ALNUM: u8 = 4;
-const ALNUM_SPACED: u8 = 8;
+const UPPER_SPACED: u8 = 8;
 
 /// Per-byte membership in each alphabet.
 static CLASS: [u8; 256] = {
@@ -16,13 +16,15 @@ static CLASS: [u8; 256] = {
         let c = b as u8;
         let mut m = 0;
         if c.is_ascii_digit() {
-            m |= DIGIT | NUMERIC | ALNUM | ALNUM_SPACED;
+            m |= DIGIT | NUMERIC | ALNUM | UPPER_SPACED;
         }
-        if c.is_ascii_alphabetic() {
-            m |= ALNUM | ALNUM_SPACED;
+        if c.is_ascii_uppercase() {
+            m |= ALNUM | UPPER_SPACED;
+        } else if c.is_ascii_lowercase() {
+            m |= ALNUM;
         }
         if c == b' ' {
-            m |= NUMERIC | ALNUM_SPACED;
+            m |= NUMERIC | UPPER_SPACED;
         }
         if matches!(
             c,
@@ -41,7 +43,7 @@ fn bit(scope: Scope) -> u8 {
         Scope::Text => 0,
         Scope::Numeric => NUMERIC,
         Scope::Alnum => ALNUM,
-        Scope::AlnumSpaced => ALNUM_SPACED,
+        Scope::UpperSpaced => UPPER_SPACED,
     }
 }
 
@@ -197,17 +199,17 @@ mod tests {
             [("12345678Z".to_string(), 8, 8)]
         );
         assert_eq!(
-            runs("IBAN DE89 3704 x", Scope::AlnumSpaced),
-            [("IBAN DE89 3704 x".to_string(), 6, 4)]
+            runs("IBAN DE89 3704 x", Scope::UpperSpaced),
+            [("IBAN DE89 3704 ".to_string(), 6, 4)]
         );
     }
 
     #[test]
     fn letter_then_digit_is_seen_in_order() {
         let admits = |text: &str| {
-            let gate = Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ").letter_then_digit();
+            let gate = Gate::scoped(Scope::UpperSpaced, 2, 2, b" ").letter_then_digit();
             let mut any = false;
-            for_each_run(text.as_bytes(), Scope::AlnumSpaced, 1, |run| {
+            for_each_run(text.as_bytes(), Scope::UpperSpaced, 1, |run| {
                 any |= run.admits(&gate);
                 true
             });

@@ -53,8 +53,9 @@ pub enum Scope {
     Numeric,
     /// Runs of `[A-Za-z0-9]`.
     Alnum,
-    /// Runs of `[A-Za-z0-9 ]`.
-    AlnumSpaced,
+    /// Runs of `[A-Z0-9 ]`: grouped print formats written in capitals (a lower-case letter
+    /// ends the run, so prose does not make long runs).
+    UpperSpaced,
 }
 
 /// Cheap facts a leaf must have before the rule's regex runs (see `prefilter`).

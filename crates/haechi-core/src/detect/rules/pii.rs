@@ -196,7 +196,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: None,
         check: Check::Trim(v::iban_grouped),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::AlnumSpaced, 2, 2, b" ")
+        gate: Gate::scoped(Scope::UpperSpaced, 2, 2, b" ")
             .letters(2)
             .letter_then_digit(),
         samples: Samples {
@@ -292,7 +292,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_grouped),
         check: Check::Valid(v::fr_nir),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::AlnumSpaced, 13, 1, b" ").lengths(&[2]),
+        gate: Gate::scoped(Scope::UpperSpaced, 13, 1, b" ").lengths(&[2]),
         samples: Samples {
             matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
             ignores: &[
@@ -532,7 +532,7 @@ pub(super) const TAIL: &[Rule] = &[
         after: Some(after_not_word_minus),
         check: Check::Valid(v::uk_nino),
         emit: Emit::Whole,
-        gate: Gate::scoped(Scope::AlnumSpaced, 6, 2, b" ").letters(3),
+        gate: Gate::scoped(Scope::UpperSpaced, 6, 2, b" ").letters(3),
         samples: Samples {
             matches: &["AB 12 34 56 C", "NI number: MN 21 17 85 A"],
             ignores: &[

@@ -12,6 +12,7 @@ fn compiled(rule: &'static Rule) -> Compiled {
         detection_type: Arc::from(rule.detection_type),
         confidence: rule.confidence,
         regex,
+        lowered: None,
         direction: rule.direction,
         before: rule.before,
         after: rule.after,
