@@ -366,6 +366,10 @@ impl Detector {
             return;
         }
         let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
+        // The common case: nothing admitted and no custom rule to run.
+        if admitted == 0 && self.builtins == self.rules.len() {
+            return;
+        }
         let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
         // Made on first need, for rules with a lower-case twin.
