@@ -40,6 +40,7 @@ use engine::Compiled;
 use normalize::Folded;
 use prefilter::{Admission, Prefilter};
 use rules::Scope;
+use runs::RunMasks;
 
 pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
 
@@ -116,6 +117,8 @@ pub struct Detector {
     builtins: usize,
     /// Built-in rules per scope (`scope_slot`).
     by_scope: [u64; 4],
+    /// Scoped rules by a run's counts.
+    run_masks: RunMasks,
     prefilter: Prefilter,
     /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
     known_types: Vec<Arc<str>>,
@@ -173,6 +176,12 @@ impl Detector {
                 by_scope[scope_slot(gate.scope)] |= bit(i);
             }
         }
+        let run_masks = RunMasks::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g, r.min_len))),
+        );
         let prefilter = Prefilter::new(
             rules
                 .iter()
@@ -192,6 +201,7 @@ impl Detector {
             rules,
             builtins,
             by_scope,
+            run_masks,
             prefilter,
             known_types,
             decode_and_rescan: filters.decode_and_rescan,
@@ -356,6 +366,10 @@ impl Detector {
             return;
         }
         let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
+        // The common case: nothing admitted and no custom rule to run.
+        if admitted == 0 && self.builtins == self.rules.len() {
+            return;
+        }
         let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
         // Made on first need, for rules with a lower-case twin.
@@ -392,10 +406,9 @@ impl Detector {
             runs::for_each_run(scan, scope, min_digits, |run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
                 let window = run.start..(run.end + 1).min(scan.len());
-                for i in BitIter(mask) {
+                for i in BitIter(mask & self.run_masks.admit(&run)) {
                     let rule = &self.rules[i];
-                    let admitted = run.end - run.start >= rule.min_len
-                        && rule.gate.as_ref().is_some_and(|g| run.admits(g));
+                    let admitted = rule.gate.as_ref().is_some_and(|g| run.admits(g, scan));
                     if admitted
                         && !rule.for_each_match(scan, None, window.clone(), usize::MAX, |s, e| {
                             hit(i, s, e)

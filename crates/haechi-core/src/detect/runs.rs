@@ -59,8 +59,6 @@ pub(crate) struct Run {
     /// Lengths of the maximal digit runs (bit `n` for length `n`, 31 for 31 or more).
     pub lengths: u32,
     pub letters: usize,
-    /// Some letter is directly followed by a digit.
-    pub letter_digit: bool,
 }
 
 pub(crate) const fn mark(b: u8) -> u8 {
@@ -74,8 +72,8 @@ pub(crate) const fn mark(b: u8) -> u8 {
 }
 
 impl Run {
-    /// Whether a rule with this gate can match inside the run.
-    pub fn admits(&self, gate: &Gate) -> bool {
+    /// Whether a rule with this gate can match inside the run of `text`.
+    pub fn admits(&self, gate: &Gate, text: &[u8]) -> bool {
         self.digits >= usize::from(gate.min_digits)
             && self.max_digit_run >= usize::from(gate.min_digit_run)
             && (gate.run_needs_any.is_empty()
@@ -85,7 +83,54 @@ impl Run {
                     .any(|&b| self.marks & mark(b) != 0))
             && (gate.run_lengths == 0 || gate.run_lengths & self.lengths != 0)
             && self.letters >= usize::from(gate.min_letters)
-            && (!gate.letter_then_digit || self.letter_digit)
+            && (!gate.letter_then_digit || self.has_letter_then_digit(text))
+    }
+
+    /// Looked at only when a gate asks and everything else passed: tracking it during the
+    /// walk would slow every run down.
+    fn has_letter_then_digit(&self, text: &[u8]) -> bool {
+        text[self.start..self.end]
+            .windows(2)
+            .any(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_digit())
+    }
+}
+
+/// Rule masks indexed by a run's digit count, letter count and length (each capped at the
+/// largest need), so most runs are turned down by three lookups before any rule is looked at.
+/// Rule `i` owns bit `i`.
+pub(crate) struct RunMasks {
+    by_digits: Vec<u64>,
+    by_letters: Vec<u64>,
+    by_len: Vec<u64>,
+}
+
+impl RunMasks {
+    /// `rules` yields `(rule bit, gate, shortest match)` for each built-in rule.
+    pub fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate, usize)>) -> RunMasks {
+        let rules: Vec<_> = rules.collect();
+        let table = |need: &dyn Fn(&Gate, usize) -> usize| {
+            let most = rules.iter().map(|&(_, g, l)| need(g, l)).max().unwrap_or(0);
+            let mut masks = vec![0u64; most + 1];
+            for &(bit, gate, len) in &rules {
+                for entry in &mut masks[need(gate, len)..] {
+                    *entry |= bit;
+                }
+            }
+            masks
+        };
+        RunMasks {
+            by_digits: table(&|g, _| usize::from(g.min_digits)),
+            by_letters: table(&|g, _| usize::from(g.min_letters)),
+            by_len: table(&|_, len| len),
+        }
+    }
+
+    /// The rules whose digit, letter and length needs `run` meets.
+    pub fn admit(&self, run: &Run) -> u64 {
+        let at = |masks: &[u64], n: usize| masks[n.min(masks.len() - 1)];
+        at(&self.by_digits, run.digits)
+            & at(&self.by_letters, run.letters)
+            & at(&self.by_len, run.end - run.start)
     }
 }
 
@@ -133,15 +178,12 @@ pub(crate) fn for_each_run(
             marks: 0,
             lengths: 0,
             letters: 0,
-            letter_digit: false,
         };
         let mut digit_run = 0;
-        let mut after_letter = false;
         let mut i = start;
         while i < text.len() && inside(text[i]) {
             let b = text[i];
             if b.is_ascii_digit() {
-                run.letter_digit |= after_letter;
                 run.digits += 1;
                 digit_run += 1;
                 run.max_digit_run = run.max_digit_run.max(digit_run);
@@ -153,7 +195,6 @@ pub(crate) fn for_each_run(
                 run.marks |= mark(b);
                 run.letters += usize::from(b.is_ascii_alphabetic());
             }
-            after_letter = b.is_ascii_alphabetic();
             i += 1;
         }
         if digit_run > 0 {
@@ -210,7 +251,7 @@ mod tests {
             let gate = Gate::scoped(Scope::UpperSpaced, 2, 2, b" ").letter_then_digit();
             let mut any = false;
             for_each_run(text.as_bytes(), Scope::UpperSpaced, 1, |run| {
-                any |= run.admits(&gate);
+                any |= run.admits(&gate, text.as_bytes());
                 true
             });
             any
@@ -221,6 +262,31 @@ mod tests {
             "a space between letter and digit"
         );
         assert!(!admits("12ab 34"), "digit before letter only");
+    }
+
+    #[test]
+    fn run_masks_turn_down_short_or_letterless_runs() {
+        let iban = Gate::scoped(Scope::Alnum, 2, 2, &[]).letters(2);
+        let nir = Gate::scoped(Scope::Alnum, 13, 6, &[]);
+        let masks = RunMasks::new([(1u64, &iban, 15), (2u64, &nir, 15)].into_iter());
+        let admitted = |text: &str| {
+            let mut all = Vec::new();
+            for_each_run(text.as_bytes(), Scope::Alnum, 1, |run| {
+                all.push(masks.admit(&run));
+                true
+            });
+            all
+        };
+        assert_eq!(
+            admitted("id 1700000000 x"),
+            [0],
+            "no letters, too few digits"
+        );
+        // Counts only: 16 digits would do for the second gate as well.
+        assert_eq!(admitted("GB82WEST12345698765432"), [0b11]);
+        assert_eq!(admitted("GB82WEST1234567"), [0b01]);
+        assert_eq!(admitted("GB82WEST"), [0], "shorter than any match");
+        assert_eq!(admitted("1850578006048301"), [0b10]);
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn gates_admit_every_positive_sample() {
             if rule.gate.scope != Scope::Text {
                 let mut run_admits = false;
                 crate::detect::runs::for_each_run(sample.as_bytes(), rule.gate.scope, 1, |run| {
-                    run_admits |= run.admits(&rule.gate);
+                    run_admits |= run.admits(&rule.gate, sample.as_bytes());
                     true
                 });
                 assert!(
