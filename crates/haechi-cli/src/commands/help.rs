@@ -150,16 +150,5 @@ pub fn known_commands() -> impl Iterator<Item = &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_command_has_help_and_unknown_topics_do_not() {
-        for name in known_commands() {
-            let text = help_text(Some(name)).unwrap();
-            assert!(text.contains(&format!("haechi {name}")));
-        }
-        assert!(help_text(Some("nope")).is_none());
-        assert!(help_text(None).unwrap().contains("protect"));
-    }
-}
+#[path = "tests/help.rs"]
+mod tests;

@@ -1,0 +1,78 @@
+use super::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Default)]
+struct Counting {
+    batches: AtomicUsize,
+    events: AtomicUsize,
+    fail: bool,
+}
+
+impl BatchAppend for Counting {
+    fn append_batch(
+        &self,
+        events: Vec<Map<String, Value>>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        // Slow enough that concurrent callers pile up behind the first batch.
+        std::thread::sleep(Duration::from_millis(2));
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        self.events.fetch_add(events.len(), Ordering::SeqCst);
+        if self.fail {
+            return Err(ProviderError::new("haechi_audit_io", "disk full"));
+        }
+        Ok(None)
+    }
+}
+
+fn event(i: usize) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("id".into(), Value::from(i));
+    map
+}
+
+#[test]
+fn concurrent_callers_share_batches() {
+    let target = Arc::new(Counting::default());
+    let writer = Arc::new(AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap());
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let writer = Arc::clone(&writer);
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    writer.record(event(t * 100 + i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(target.events.load(Ordering::SeqCst), 320);
+    let batches = target.batches.load(Ordering::SeqCst);
+    assert!(batches < 320, "no grouping happened ({batches} batches)");
+}
+
+#[test]
+fn a_failed_append_fails_every_caller_in_the_batch() {
+    let target = Arc::new(Counting {
+        fail: true,
+        ..Counting::default()
+    });
+    let writer = AuditWriter::spawn(target, WriterOptions::default()).unwrap();
+    let error = writer.record(event(1)).unwrap_err();
+    assert_eq!(error.code, "haechi_audit_io");
+}
+
+#[test]
+fn after_shutdown_records_are_refused() {
+    let target = Arc::new(Counting::default());
+    let writer = AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap();
+    writer.record(event(1)).unwrap();
+    writer.shutdown();
+    assert_eq!(
+        writer.record(event(2)).unwrap_err().code,
+        "haechi_audit_writer_stopped"
+    );
+    assert_eq!(target.events.load(Ordering::SeqCst), 1);
+}
