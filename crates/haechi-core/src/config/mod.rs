@@ -31,5 +31,5 @@ pub use overlay::ENV_OVERLAY_VARS;
 pub use policy_section::validate_policy_section;
 pub use schema::{MAX_SAFE_INTEGER, PLUGIN_CAPABILITIES, PRESET_NAMES, PRIVACY_PROFILES};
 pub use target::{
-    ADAPTER_NAMES, ALWAYS_DROPPED_REQUEST_HEADERS, FORWARD_HEADERS_FORBIDDEN, TARGET_TYPES,
+    is_forbidden_forward_header, ADAPTER_NAMES, ALWAYS_DROPPED_REQUEST_HEADERS, TARGET_TYPES,
 };

@@ -9,7 +9,7 @@ use super::check::integer;
 use super::error::{describe_choice, describe_number, safe_key, ConfigError, ConfigErrorKind};
 use super::model::CURRENT_CONFIG_VERSION;
 use super::schema::join;
-use super::target::FORWARD_HEADERS_FORBIDDEN;
+use super::target::is_forbidden_forward_header;
 
 pub(crate) fn config_version(value: &Value, path: &str) -> Result<Value, ConfigError> {
     let version = integer(value, path, "a positive integer")?;
@@ -78,7 +78,7 @@ pub(crate) fn forward_headers(value: &Value, path: &str) -> Result<Value, Config
                 ),
             ));
         }
-        if FORWARD_HEADERS_FORBIDDEN.contains(&name.as_str()) {
+        if is_forbidden_forward_header(name) {
             return Err(ConfigError::invalid(
                 &at,
                 describe_choice(name),

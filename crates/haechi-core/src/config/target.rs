@@ -44,25 +44,13 @@ pub const ALWAYS_DROPPED_REQUEST_HEADERS: [&str; 12] = [
     "upgrade",
 ];
 
-/// Names `target.forwardHeaders` may not list: the always-dropped headers, plus
+/// Whether `target.forwardHeaders` may not list `name`: the always-dropped headers, plus
 /// `authorization` (forwarded only under `auth.provider: none`, decided by the gateway) and
 /// `content-type` (always rewritten to `application/json`).
-pub const FORWARD_HEADERS_FORBIDDEN: [&str; 14] = [
-    "host",
-    "content-length",
-    "content-type",
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+pub fn is_forbidden_forward_header(name: &str) -> bool {
+    ALWAYS_DROPPED_REQUEST_HEADERS.contains(&name)
+        || matches!(name, "authorization" | "content-type")
+}
 
 fn known_adapter(name: &str) -> Option<&'static str> {
     ADAPTER_NAMES.iter().copied().find(|a| *a == name)
