@@ -1,0 +1,1 @@
+//! Per-identity rate limits.
