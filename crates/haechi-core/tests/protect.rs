@@ -387,3 +387,43 @@ fn a_fake_marker_does_not_hide_a_secret_on_responses() {
         "a real token marker is not rescanned"
     );
 }
+
+mod request_fields {
+    use haechi_core::protect::{request_fields, ProtectError, TopField};
+
+    #[test]
+    fn reads_top_level_model_and_stream_last_duplicate_wins() {
+        let fields = request_fields(
+            r#"{"model":"a","stream":false,"x":{"model":"b","stream":true},"stream":true}"#,
+            64,
+        )
+        .unwrap();
+        assert_eq!(fields.model, TopField::Is("a".to_string()));
+        assert_eq!(fields.stream, TopField::Is(true));
+    }
+
+    #[test]
+    fn other_types_and_absence() {
+        let fields = request_fields(r#"{"model":["a"],"stream":"yes"}"#, 64).unwrap();
+        assert_eq!(fields.model, TopField::Other);
+        assert_eq!(fields.stream, TopField::Other);
+        let fields = request_fields(r#"[{"model":"a"}]"#, 64).unwrap();
+        assert_eq!(fields.model, TopField::Absent);
+        assert_eq!(fields.stream, TopField::Absent);
+        let fields = request_fields(r#"{"model":"a\u0062"}"#, 64).unwrap();
+        assert_eq!(fields.model, TopField::Is("ab".to_string()));
+    }
+
+    #[test]
+    fn same_errors_as_protection() {
+        assert!(matches!(
+            request_fields("{\"a\":", 64),
+            Err(ProtectError::InvalidJson { .. })
+        ));
+        let deep = format!("{}{}", "[".repeat(10), "]".repeat(10));
+        assert!(matches!(
+            request_fields(&deep, 5),
+            Err(ProtectError::TooDeeplyNested { max_depth: 5 })
+        ));
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod event;
+pub mod fields;
 pub mod precision;
 pub mod transform;
 pub mod walk;
@@ -18,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::audit::{AuditDetection, ProtectSummary};
 use crate::config::Config;
@@ -28,6 +29,7 @@ use crate::seams::{AuditSink, Crypto, ProviderError, TokenRequest, Tokenizer};
 use crate::vocab::{Action, Direction, LeafKind};
 
 pub use context::ProtectContext;
+pub use fields::{request_fields, RequestFields, TopField};
 use precision::{PrecisionControls, Removal};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
 use walk::{walk, Leaf, LeafVisitor, PathHashes, Segment};
@@ -194,6 +196,20 @@ impl Protector {
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<ProtectOutcome, ProtectError> {
+        let (outcome, event) = self.protect_unrecorded(input, context, policy)?;
+        self.collaborators.audit.record(event)?;
+        Ok(outcome)
+    }
+
+    /// [`Self::protect_with`] without recording the audit event, for callers that append it
+    /// through their own (asynchronous) writer. The caller must record the returned event, and
+    /// see it succeed, before it acts on the outcome: an unrecorded decision is not forwarded.
+    pub fn protect_unrecorded(
+        &self,
+        input: &[u8],
+        context: &ProtectContext,
+        policy: &CompiledPolicy,
+    ) -> Result<(ProtectOutcome, Map<String, Value>), ProtectError> {
         let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
             offset: error.valid_up_to(),
         })?;
@@ -236,16 +252,15 @@ impl Protector {
             detections: audit_detections(&decided, enforced),
             summary: summary.clone(),
         });
-        self.collaborators.audit.record(event)?;
-
-        Ok(ProtectOutcome {
+        let outcome = ProtectOutcome {
             payload,
             blocked,
             enforced,
             summary,
             audit_id,
             issued_tokens,
-        })
+        };
+        Ok((outcome, event))
     }
 
     fn transform(

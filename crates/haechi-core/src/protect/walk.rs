@@ -38,6 +38,9 @@ pub struct Leaf<'a> {
 /// Receives leaves in document order. `path` is the leaf's path (for a key: including the key).
 pub trait LeafVisitor<'a> {
     fn leaf(&mut self, path: &[Segment<'a>], leaf: Leaf<'a>) -> Result<(), ProtectError>;
+
+    /// A boolean value (not scannable; some callers read flags such as `stream`).
+    fn boolean(&mut self, _path: &[Segment<'a>], _value: bool) {}
 }
 
 /// The reference's PII-safe path text: `key_<shortHash(key)>` segments joined by `.`, array
@@ -158,8 +161,9 @@ pub fn walk<'a>(
                     shape.push(br#"{"type":"null"}"#);
                 }
                 Peek::True | Peek::False => {
-                    jiter.known_bool(peek).map_err(json_error)?;
+                    let value = jiter.known_bool(peek).map_err(json_error)?;
                     shape.push(br#"{"type":"boolean"}"#);
+                    visitor.boolean(&path, value);
                 }
                 _ => {
                     let raw = jiter.next_number_bytes().map_err(json_error)?;

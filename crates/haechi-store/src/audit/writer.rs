@@ -7,7 +7,7 @@
 //! The chain stays strictly sequential: only the writer thread appends, and the store's file
 //! lock keeps other processes' writers out.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -50,7 +50,8 @@ impl Default for WriterOptions {
     }
 }
 
-type Reply = SyncSender<Result<(), ProviderError>>;
+/// Called once with the outcome of the batch that carried the event.
+type Reply = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;
 
 struct Job {
     event: Map<String, Value>,
@@ -84,6 +85,28 @@ impl AuditWriter {
             .ok_or_else(stopped)
     }
 
+    /// Queue an event without waiting: `on_done` runs on the writer thread once the event's
+    /// batch is appended (or failed). For async callers, which await a channel instead of
+    /// blocking a thread. Refuses (fail closed, the event is not queued) when the queue is
+    /// full, rather than blocking the caller.
+    pub fn try_submit(
+        &self,
+        event: Map<String, Value>,
+        on_done: impl FnOnce(Result<(), ProviderError>) + Send + 'static,
+    ) -> Result<(), ProviderError> {
+        let job = Job {
+            event,
+            reply: Box::new(on_done),
+        };
+        self.sender()?.try_send(job).map_err(|error| match error {
+            TrySendError::Full(_) => ProviderError::new(
+                "haechi_audit_queue_full",
+                "the audit writer queue is full; the event was not recorded (retry later)",
+            ),
+            TrySendError::Disconnected(_) => stopped(),
+        })
+    }
+
     /// Stop accepting events, append everything queued, and wait for the thread.
     pub fn shutdown(&self) {
         drop(
@@ -107,7 +130,10 @@ impl AuditSink for AuditWriter {
     /// Queue the event and wait until its batch is appended (fail closed: an error means the
     /// event is not in the log).
     fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        let (reply, done) = mpsc::sync_channel(1);
+        let (sender, done) = mpsc::sync_channel(1);
+        let reply: Reply = Box::new(move |result| {
+            let _ = sender.send(result);
+        });
         self.sender()?
             .send(Job { event, reply })
             .map_err(|_| stopped())?;
@@ -149,7 +175,7 @@ fn run(target: &dyn BatchAppend, receiver: &Receiver<Job>, max_batch: usize) {
         }
         let result = target.append_batch(std::mem::take(&mut events)).map(|_| ());
         for reply in replies.drain(..) {
-            let _ = reply.send(result.clone());
+            reply(result.clone());
         }
     }
 }

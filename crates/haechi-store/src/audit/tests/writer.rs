@@ -76,3 +76,37 @@ fn after_shutdown_records_are_refused() {
     );
     assert_eq!(target.events.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn try_submit_reports_each_outcome_and_refuses_when_full() {
+    let target = Arc::new(Counting::default());
+    let options = WriterOptions {
+        max_batch: 1,
+        queue_capacity: 2,
+    };
+    let writer = AuditWriter::spawn(target.clone(), options).unwrap();
+    let (done, outcomes) = mpsc::channel();
+    let mut refused = 0;
+    for i in 0..50 {
+        let done = done.clone();
+        match writer.try_submit(event(i), move |result| {
+            let _ = done.send(result);
+        }) {
+            Ok(()) => {}
+            Err(error) => {
+                assert_eq!(error.code, "haechi_audit_queue_full");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 0,
+        "a 2-slot queue behind a slow store must refuse"
+    );
+    drop(done);
+    writer.shutdown();
+    let accepted: Vec<_> = outcomes.iter().collect();
+    assert_eq!(accepted.len(), 50 - refused);
+    assert!(accepted.iter().all(Result::is_ok));
+    assert_eq!(target.events.load(Ordering::SeqCst), 50 - refused);
+}
