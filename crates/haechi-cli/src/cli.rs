@@ -104,6 +104,20 @@ pub enum Command {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Run the HTTP gateway in front of target.upstream.
+    Proxy {
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Interface to bind (default: proxy.host, loopback).
+        #[arg(long)]
+        host: Option<String>,
+        /// Port (default: proxy.port, 11016); 0 picks a free one.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Allow a non-loopback --host (then TLS or proxy.trustForwardedProto is required).
+        #[arg(long)]
+        allow_remote_bind: bool,
+    },
     /// Print the configuration guide.
     Config,
     /// Run an end-to-end demonstration on embedded defaults in a temporary directory.

@@ -68,6 +68,17 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::PolicyVerify { bundle, config } => {
             commands::policy_bundle::verify(bundle.as_deref(), &config)
         }
+        Command::Proxy {
+            config,
+            host,
+            port,
+            allow_remote_bind,
+        } => commands::proxy::run(&commands::proxy::ProxyArgs {
+            config: &config,
+            host: host.as_deref(),
+            port,
+            allow_remote_bind,
+        }),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

@@ -7,10 +7,30 @@
 //! routes and metrics, and graceful drain.
 //!
 //! It must never contact any host but `target.upstream`, never forward a request it could not
-//! protect, and never put a payload value, header value, token or credential in a log line,
-//! metric label, audit event or error body.
+//! protect or audit, and never put a payload value, header value, token or credential in a log
+//! line, metric label, audit event or error body.
 
+pub mod adapters;
+pub mod audit;
 pub mod auth;
+mod body;
+mod gateway;
+mod handler;
+pub mod headers;
+pub mod logging;
 pub mod metrics;
+mod observability;
 pub mod rate;
+mod reply;
+mod response;
+pub mod server;
 pub mod tls;
+mod upstream;
+
+pub use gateway::{
+    run_blocking, Detokenizer, Gateway, GatewayError, GatewayParts, OffloadedTokenizer,
+    ReadinessProbe,
+};
+pub use observability::VERSION;
+pub use server::{bind, BoundGateway, Drain, ListenOptions, ServeError};
+pub use upstream::UpstreamConfigError;

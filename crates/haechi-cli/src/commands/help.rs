@@ -26,6 +26,18 @@ const COMMANDS: &[CommandHelp] = &[
                  Exit code 3 when the policy blocks the payload.",
     },
     CommandHelp {
+        name: "proxy",
+        usage: "haechi proxy [--config haechi.config.json] [--host 127.0.0.1] [--port 11016] [--allow-remote-bind]",
+        summary: "Run the HTTP gateway in front of the upstream model server.",
+        detail: "Protects every JSON request before it reaches target.upstream and, with \
+                 responseProtection, every JSON response before it reaches the client; every \
+                 decision is audited. Binds loopback by default. A non-loopback --host needs \
+                 --allow-remote-bind (a command-line flag, never config) and then proxy.tls \
+                 (keyFile + certFile, or pfxFile) or proxy.trustForwardedProto: true behind a \
+                 trusted TLS terminator. Health: GET /__haechi/live, /ready, /health, /metrics. \
+                 SIGINT/SIGTERM drains in-flight requests within limits.shutdownGraceMs.",
+    },
+    CommandHelp {
         name: "report",
         usage: "haechi report [--audit .haechi/audit.jsonl] [--config haechi.config.json]",
         summary: "Summarize the audit log without any payload values.",

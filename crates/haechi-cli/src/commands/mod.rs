@@ -6,6 +6,7 @@ pub mod help;
 pub mod init;
 pub mod policy_bundle;
 pub mod protect;
+pub mod proxy;
 pub mod report;
 pub mod status;
 pub mod token;

@@ -1,0 +1,234 @@
+//! `haechi proxy`: run the HTTP gateway in front of `target.upstream` until SIGINT/SIGTERM,
+//! then drain within `limits.shutdownGraceMs`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context as _, Result};
+use haechi_core::config::{Config, LogFormat};
+use haechi_core::protect::{Collaborators, Protector};
+use haechi_core::seams::{AuditSink, Crypto, Tokenizer};
+use haechi_core::vocab::Mode;
+use haechi_gateway::{
+    Detokenizer, Drain, Gateway, GatewayParts, ListenOptions, OffloadedTokenizer,
+};
+use haechi_store::audit::{check_writable, AuditWriter, BatchAppend, WriterOptions};
+use haechi_store::vault::TokenGovernance;
+use serde_json::json;
+
+use crate::runtime::{load_config, open_audit, open_keys, open_vault, LazyVault};
+
+pub struct ProxyArgs<'a> {
+    pub config: &'a Path,
+    pub host: Option<&'a str>,
+    pub port: Option<u16>,
+    pub allow_remote_bind: bool,
+}
+
+pub fn run(args: &ProxyArgs<'_>) -> Result<u8> {
+    let config = load_config(args.config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("haechi-proxy")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, args))
+}
+
+async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
+    haechi_gateway::logging::init(config.logging.format);
+    let keys = open_keys(&config)?;
+    let crypto: Arc<dyn Crypto> = keys.clone();
+    let sink = open_audit(&config)?;
+    let writer = Arc::new(
+        AuditWriter::spawn(sink as Arc<dyn BatchAppend>, WriterOptions::default())
+            .context("cannot start the audit writer thread")?,
+    );
+    let audit: Arc<dyn AuditSink> = writer.clone();
+
+    // The vault opens at startup when responses are detokenized (the gateway needs its
+    // governance), otherwise on the first tokenized value.
+    let (tokenizer, detokenizer): (Arc<dyn Tokenizer>, Option<Arc<dyn Detokenizer>>) =
+        if config.token_vault.detokenize_responses {
+            let vault = Arc::new(open_vault(&config, keys.clone())?);
+            let governance = TokenGovernance::new(
+                vault.clone(),
+                config.token_vault.reveal_policy,
+                audit.clone(),
+            );
+            (vault, Some(Arc::new(governance)))
+        } else {
+            (Arc::new(LazyVault::new(&config, keys.clone())), None)
+        };
+    let collaborators = Collaborators {
+        audit,
+        crypto: Some(crypto.clone()),
+        tokenizer: Some(Arc::new(OffloadedTokenizer(tokenizer))),
+    };
+    let protector = Protector::new(&config, collaborators)
+        .map_err(|error| anyhow!("invalid config: {error}"))?;
+    let audit_path = std::path::PathBuf::from(&config.audit.path);
+    let listen = ListenOptions {
+        host: args
+            .host
+            .map_or_else(|| config.proxy.host.clone(), str::to_owned),
+        port: args.port.unwrap_or(config.proxy.port),
+        allow_remote_bind: args.allow_remote_bind,
+    };
+    let format = config.logging.format;
+    let upstream = config.target.upstream.clone();
+    let mode = config.effective_mode();
+    let response_protection = config.response_protection.enabled;
+    let trust_forwarded_proto = config.proxy.trust_forwarded_proto;
+
+    let gateway = Gateway::new(GatewayParts {
+        config,
+        protector: Arc::new(protector),
+        audit: writer.clone(),
+        crypto,
+        auth: None,
+        rate_limiter: None,
+        detokenizer,
+        readiness: Some(Arc::new(move || check_writable(&audit_path).is_ok())),
+    })
+    .map_err(|error| anyhow!("{error}"))?;
+    let bound = haechi_gateway::bind(gateway, &listen).await?;
+    let address = bound.local_addr();
+    let scheme = if bound.is_tls() { "https" } else { "http" };
+
+    let lines = StartupLines {
+        json: format == LogFormat::Json,
+    };
+    lines.listening(scheme, &address.to_string(), &upstream, mode);
+    if listen.allow_remote_bind {
+        lines.remote_bind(bound.is_tls(), trust_forwarded_proto);
+    }
+    if mode != Mode::Enforce {
+        lines.non_enforcing(mode);
+    }
+    if !response_protection {
+        lines.response_protection_off();
+    }
+
+    let drain = bound.serve(shutdown_signal(lines)).await;
+    // Everything queued reaches the log before the process exits.
+    writer.shutdown();
+    lines.stopped(drain);
+    Ok(crate::commands::EXIT_OK)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal(lines: StartupLines) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => lines.shutdown("SIGINT"),
+                    _ = terminate.recv() => lines.shutdown("SIGTERM"),
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+                lines.shutdown("SIGINT");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+        lines.shutdown("SIGINT");
+    }
+}
+
+/// The lines the proxy prints about itself: the reference's text lines, or one JSON object
+/// per event under `logging.format: json`. Operational fields only.
+#[derive(Clone, Copy)]
+struct StartupLines {
+    json: bool,
+}
+
+impl StartupLines {
+    fn event(self, level: &str, event: &str, fields: serde_json::Value) {
+        let mut object = json!({ "level": level, "event": event });
+        if let (Some(target), serde_json::Value::Object(extra)) = (object.as_object_mut(), fields) {
+            target.extend(extra);
+        }
+        if level == "warn" {
+            eprintln!("{object}");
+        } else {
+            println!("{object}");
+        }
+    }
+
+    fn listening(self, scheme: &str, address: &str, upstream: &str, mode: Mode) {
+        if self.json {
+            let (host, port) = address.rsplit_once(':').unwrap_or((address, ""));
+            self.event(
+                "info",
+                "proxy_listening",
+                json!({ "host": host, "port": port.parse::<u16>().ok(), "scheme": scheme,
+                        "tls": scheme == "https", "upstream": upstream, "mode": mode.as_str(),
+                        "version": haechi_gateway::VERSION }),
+            );
+        } else {
+            println!("Haechi proxy listening on {scheme}://{address}");
+            println!("Upstream: {upstream}");
+            println!("Mode: {}", mode.as_str());
+        }
+    }
+
+    fn remote_bind(self, tls: bool, trust_forwarded_proto: bool) {
+        if self.json {
+            self.event(
+                "warn",
+                "remote_bind_enabled",
+                json!({ "tls": tls, "trustForwardedProto": trust_forwarded_proto }),
+            );
+        } else if tls {
+            eprintln!("warning: --allow-remote-bind serves beyond loopback (TLS terminated by Haechi); keep network access controls in front of it");
+        } else {
+            eprintln!("warning: --allow-remote-bind serves plain http beyond loopback behind a trusted TLS terminator (proxy.trustForwardedProto); requests without X-Forwarded-Proto: https are refused; keep network access controls in front of it");
+        }
+    }
+
+    fn non_enforcing(self, mode: Mode) {
+        if self.json {
+            self.event("warn", "non_enforce_mode", json!({ "mode": mode.as_str() }));
+        } else {
+            eprintln!(
+                "warning: policy mode is {}: payloads are inspected and audited but NOT changed or blocked; set policy.mode to \"enforce\" to protect traffic",
+                mode.as_str()
+            );
+        }
+    }
+
+    fn response_protection_off(self) {
+        if self.json {
+            self.event("warn", "response_protection_disabled", json!({}));
+        } else {
+            eprintln!("warning: responseProtection.enabled is false: upstream responses are relayed without inspection");
+        }
+    }
+
+    fn shutdown(self, signal: &str) {
+        if self.json {
+            self.event("info", "proxy_shutdown", json!({ "signal": signal }));
+        } else {
+            eprintln!("Haechi proxy: {signal} received, draining in-flight requests");
+        }
+    }
+
+    fn stopped(self, drain: Drain) {
+        let clean = drain == Drain::Clean;
+        if self.json {
+            self.event("info", "proxy_stopped", json!({ "drained": clean }));
+        } else if clean {
+            eprintln!("Haechi proxy stopped (all in-flight requests finished)");
+        } else {
+            eprintln!("Haechi proxy stopped (limits.shutdownGraceMs ran out; remaining connections were closed)");
+        }
+    }
+}

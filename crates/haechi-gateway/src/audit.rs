@@ -1,0 +1,108 @@
+//! The gateway's side of the audit log: an async handle on the group-commit writer (a request
+//! awaits its event's batch instead of blocking a runtime thread), and the events for the
+//! gateway's own decisions (auth, rate limit, model allowlist, streaming, unprotected
+//! responses) in the reference's shape.
+
+use std::sync::Arc;
+
+use haechi_core::audit::AuditIdentity;
+use haechi_core::hash::short_hash;
+use haechi_core::seams::ProviderError;
+use haechi_core::vocab::Mode;
+use haechi_store::audit::AuditWriter;
+use serde_json::{json, Map, Value};
+
+/// Appends events through the shared [`AuditWriter`].
+#[derive(Clone)]
+pub struct AuditHandle {
+    writer: Arc<AuditWriter>,
+}
+
+impl AuditHandle {
+    pub fn new(writer: Arc<AuditWriter>) -> Self {
+        AuditHandle { writer }
+    }
+
+    pub fn writer(&self) -> &Arc<AuditWriter> {
+        &self.writer
+    }
+
+    /// Resolves once the event's batch is appended (and synced, per `audit.fsync`). An error
+    /// means the event is not in the log, and the caller must not act as if it were.
+    pub async fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        self.writer.try_submit(event, move |result| {
+            let _ = done.send(result);
+        })?;
+        outcome.await.unwrap_or_else(|_| {
+            Err(ProviderError::new(
+                "haechi_audit_writer_stopped",
+                "the audit writer stopped before confirming the event",
+            ))
+        })
+    }
+}
+
+/// Where in the API a request went, as audit events name it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRef<'a> {
+    pub protocol: &'static str,
+    pub route_id: &'static str,
+    /// The request path (hashed into `pathHash`, never written as is).
+    pub path: &'a str,
+}
+
+/// Who asked, as audit events name it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallerRef<'a> {
+    pub identity: Option<&'a AuditIdentity>,
+    pub profile: Option<&'a str>,
+    pub correlation_id: &'a str,
+}
+
+/// One gateway decision.
+#[derive(Debug, Clone)]
+pub struct GatewayDecision<'a> {
+    pub route: RouteRef<'a>,
+    pub caller: CallerRef<'a>,
+    pub mode: Mode,
+    /// The decision name (`auth_denied`, `rate_limited`, `model_not_allowed`, ...).
+    pub decision: &'static str,
+    /// A reason code; never a payload value.
+    pub reason: String,
+    pub enforced: bool,
+    pub blocked: bool,
+}
+
+impl GatewayDecision<'_> {
+    /// The event with the reference's keys and order; its summary counts the decision once.
+    pub fn event(&self) -> Map<String, Value> {
+        let identity = match self.caller.identity {
+            Some(identity) => serde_json::to_value(identity).unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        let mut by_action = Map::new();
+        by_action.insert(self.decision.to_string(), Value::from(1));
+        let event = json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "correlationId": self.caller.correlation_id,
+            "timestamp": haechi_core::clock::iso_now(),
+            "protocol": self.route.protocol,
+            "operation": format!("proxy:{}:{}", self.route.protocol, self.route.route_id),
+            "mode": self.mode.as_str(),
+            "identity": identity,
+            "profile": self.caller.profile,
+            "enforced": self.enforced,
+            "blocked": self.blocked,
+            "decision": self.decision,
+            "reason": self.reason,
+            "routeId": self.route.route_id,
+            "pathHash": short_hash(self.route.path.as_bytes()),
+            "summary": { "detectionCount": 0, "byType": {}, "byAction": by_action },
+        });
+        match event {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        }
+    }
+}

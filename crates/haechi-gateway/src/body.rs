@@ -1,0 +1,70 @@
+//! Reading bodies with a byte cap enforced while reading: an oversized body is refused as soon
+//! as it crosses the cap (or at once when its declared length already does), never buffered.
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use http_body_util::BodyExt;
+
+/// Why a capped read stopped.
+#[derive(Debug)]
+pub enum ReadError<E> {
+    /// More than the cap (declared or received).
+    TooLarge,
+    /// The body failed (client or upstream connection).
+    Body(E),
+}
+
+/// The declared `Content-Length`, if it is a valid number.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Read a whole body, refusing more than `max_bytes`.
+pub async fn read_capped<B>(
+    mut body: B,
+    declared: Option<u64>,
+    max_bytes: u64,
+) -> Result<Bytes, ReadError<B::Error>>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    if declared.is_some_and(|length| length > max_bytes) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut received: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(ReadError::Body)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers carry nothing we forward
+        };
+        received += data.len() as u64;
+        if received > max_bytes {
+            return Err(ReadError::TooLarge);
+        }
+        // Most bodies arrive in one frame: keep it without copying.
+        match (&mut first, &mut joined) {
+            (None, None) => first = Some(data),
+            (Some(head), None) => {
+                let mut buffer = BytesMut::with_capacity(head.len() + data.len());
+                buffer.extend_from_slice(head);
+                buffer.extend_from_slice(&data);
+                first = None;
+                joined = Some(buffer);
+            }
+            (_, Some(buffer)) => buffer.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, joined) {
+        (_, Some(buffer)) => buffer.freeze(),
+        (Some(bytes), None) => bytes,
+        (None, None) => Bytes::new(),
+    })
+}

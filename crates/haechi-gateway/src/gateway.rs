@@ -1,0 +1,176 @@
+//! The gateway's shared state, built once from config and the collaborators the embedding
+//! program supplies (the `haechi` CLI, or a library user with its own providers).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use haechi_core::config::{Config, StreamRequestMode};
+use haechi_core::protect::Protector;
+use haechi_core::seams::{Crypto, ProviderError, TokenRequest, Tokenizer};
+use haechi_core::vocab::Mode;
+use haechi_store::audit::AuditWriter;
+
+use crate::adapters::Adapter;
+use crate::audit::AuditHandle;
+use crate::auth::{AuthProvider, BearerAuth};
+use crate::headers::ForwardPolicy;
+use crate::metrics::GatewayMetrics;
+use crate::rate::{RateLimiter, WindowRateLimiter};
+use crate::upstream::{Upstream, UpstreamConfigError};
+
+/// Restores the tokens a request was given, for `tokenVault.detokenizeResponses` (audited by
+/// the implementation, by count). Blocking: the gateway calls it off the async hot path.
+pub trait Detokenizer: Send + Sync {
+    fn detokenize(&self, tokens: &[&str]) -> Result<HashMap<String, String>, ProviderError>;
+}
+
+impl Detokenizer for haechi_store::vault::TokenGovernance {
+    fn detokenize(&self, tokens: &[&str]) -> Result<HashMap<String, String>, ProviderError> {
+        haechi_store::vault::TokenGovernance::detokenize(self, tokens)
+            .map(|restored| restored.values)
+            .map_err(|error| ProviderError::new(error.code(), error.to_string()))
+    }
+}
+
+/// Whether the gateway can serve right now (`/__haechi/ready`): the audit log is writable.
+pub type ReadinessProbe = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// What the embedding program hands the gateway.
+pub struct GatewayParts {
+    pub config: Config,
+    /// The compiled pipeline; its audit collaborator should be the same writer as `audit`.
+    pub protector: Arc<Protector>,
+    pub audit: Arc<AuditWriter>,
+    /// Keyed hashing for bearer tokens and identities.
+    pub crypto: Arc<dyn Crypto>,
+    /// Required for `auth.provider: external`; ignored otherwise.
+    pub auth: Option<Arc<dyn AuthProvider>>,
+    /// Defaults to the in-memory window limiter.
+    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+    /// Required for `tokenVault.detokenizeResponses`.
+    pub detokenizer: Option<Arc<dyn Detokenizer>>,
+    /// Defaults to "always ready".
+    pub readiness: Option<ReadinessProbe>,
+}
+
+/// A configuration the gateway refuses to serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamConfigError),
+    #[error("target adapter is unknown ({0}); use one of openai-compatible, vllm-openai, llama-cpp, ollama, anthropic, gemini")]
+    UnknownAdapter(String),
+    #[error("auth.provider \"external\" needs an AuthProvider supplied by the program embedding Haechi; use \"bearer\" with `haechi auth add`, or \"none\"")]
+    ExternalAuthMissing,
+    #[error("auth.provider {0:?} is not supported by this gateway; use \"none\", \"bearer\" or \"external\"")]
+    UnsupportedAuth(String),
+    #[error("streaming.requestMode \"inspect\" is not available in this gateway yet; use \"block\" (refuse streaming requests) or \"pass-through\" (forward them uninspected, audited)")]
+    InspectedStreamingUnavailable,
+    #[error(
+        "tokenVault.detokenizeResponses is true but no token vault was supplied to the gateway"
+    )]
+    DetokenizerMissing,
+}
+
+/// Shared by every connection.
+pub struct Gateway {
+    pub(crate) config: Config,
+    pub(crate) request_mode: Mode,
+    pub(crate) adapter: Adapter,
+    pub(crate) protector: Arc<Protector>,
+    pub(crate) audit: AuditHandle,
+    pub(crate) metrics: Arc<GatewayMetrics>,
+    pub(crate) auth: Option<Arc<dyn AuthProvider>>,
+    pub(crate) rate: Arc<dyn RateLimiter>,
+    pub(crate) forward: ForwardPolicy,
+    pub(crate) upstream: Upstream,
+    pub(crate) detokenizer: Option<Arc<dyn Detokenizer>>,
+    pub(crate) readiness: ReadinessProbe,
+    pub(crate) in_flight: AtomicU64,
+    /// Set when serving plain http beyond loopback behind a trusted TLS terminator.
+    pub(crate) require_forwarded_https: bool,
+}
+
+impl Gateway {
+    pub fn new(parts: GatewayParts) -> Result<Gateway, GatewayError> {
+        let config = parts.config;
+        let adapter_name = config
+            .target
+            .adapter_name()
+            .map_err(|error| GatewayError::UnknownAdapter(error.to_string()))?;
+        let adapter = Adapter::named(adapter_name)
+            .ok_or_else(|| GatewayError::UnknownAdapter(adapter_name.to_string()))?;
+        if config.streaming.request_mode == StreamRequestMode::Inspect {
+            return Err(GatewayError::InspectedStreamingUnavailable);
+        }
+        let auth: Option<Arc<dyn AuthProvider>> = match config.auth.provider.as_str() {
+            "none" => None,
+            "bearer" => Some(Arc::new(BearerAuth::new(
+                config.auth.store.clone(),
+                Arc::clone(&parts.crypto),
+            ))),
+            "external" => Some(parts.auth.ok_or(GatewayError::ExternalAuthMissing)?),
+            other => return Err(GatewayError::UnsupportedAuth(other.to_string())),
+        };
+        if config.token_vault.detokenize_responses && parts.detokenizer.is_none() {
+            return Err(GatewayError::DetokenizerMissing);
+        }
+        let upstream = Upstream::new(
+            &config.target.upstream,
+            Duration::from_millis(config.limits.upstream_timeout_ms),
+        )?;
+        Ok(Gateway {
+            request_mode: config.effective_mode(),
+            adapter,
+            protector: parts.protector,
+            audit: AuditHandle::new(parts.audit),
+            metrics: Arc::new(GatewayMetrics::new()),
+            forward: ForwardPolicy::new(auth.is_some(), &config.target.forward_headers),
+            auth,
+            rate: parts
+                .rate_limiter
+                .unwrap_or_else(|| Arc::new(WindowRateLimiter::new())),
+            upstream,
+            detokenizer: parts.detokenizer,
+            readiness: parts.readiness.unwrap_or_else(|| Arc::new(|| true)),
+            in_flight: AtomicU64::new(0),
+            require_forwarded_https: false,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &Arc<GatewayMetrics> {
+        &self.metrics
+    }
+
+    /// Requests being handled now (observability routes excluded).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Run blocking work (SQLite, file I/O) from inside the runtime without stalling other
+/// tasks on this worker: the worker hands its queue to another thread meanwhile.
+pub fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// A tokenizer (the vault) called through [`run_blocking`], for protectors the gateway runs.
+pub struct OffloadedTokenizer(pub Arc<dyn Tokenizer>);
+
+impl Tokenizer for OffloadedTokenizer {
+    fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
+        run_blocking(|| self.0.tokenize(requests))
+    }
+}

@@ -1,0 +1,220 @@
+//! The listener: the bind guard (loopback unless `--allow-remote-bind`, and then only with TLS
+//! or a trusted TLS terminator), plain or rustls connections served by hyper (HTTP/1.1
+//! keep-alive, HTTP/2 by ALPN or prior knowledge), slow-header cut-off, and graceful drain.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use crate::gateway::Gateway;
+use crate::tls::{is_loopback_host, load_server_config, TlsError};
+
+/// Node's default, which the reference keeps when `limits.headersTimeoutMs` is `null`.
+const DEFAULT_HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where and how to listen (the CLI's `--host`, `--port`, `--allow-remote-bind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenOptions {
+    pub host: String,
+    pub port: u16,
+    /// Only ever from the command line: config alone never exposes the gateway.
+    pub allow_remote_bind: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("refusing to bind the Haechi proxy to non-loopback host {0}; pass --allow-remote-bind only in an explicitly secured environment")]
+    RemoteBindRefused(String),
+    #[error("refusing to bind the Haechi proxy to non-loopback host {0} without TLS: bearer tokens and payloads would cross the network in plaintext; set proxy.tls (keyFile + certFile, or pfxFile) so Haechi terminates TLS, or proxy.trustForwardedProto: true only when a trusted reverse proxy terminates TLS in front of it")]
+    PlaintextRemoteBind(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(
+        "cannot resolve proxy host {host:?}: {reason}; use an IP address or a resolvable name"
+    )]
+    Resolve { host: String, reason: String },
+    #[error("cannot listen on {address}: {source}; pick a free port with --port or stop what is using it")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// A gateway bound to its socket, ready to serve.
+pub struct BoundGateway {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    gateway: Arc<Gateway>,
+    local_addr: SocketAddr,
+}
+
+/// How serving ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drain {
+    /// Every in-flight request finished within `limits.shutdownGraceMs`.
+    Clean,
+    /// The grace period ran out; the remaining connections were closed.
+    Forced,
+}
+
+/// Apply the bind guard, load TLS material and bind the socket.
+pub async fn bind(
+    mut gateway: Gateway,
+    options: &ListenOptions,
+) -> Result<BoundGateway, ServeError> {
+    let host = options.host.trim();
+    let loopback = is_loopback_host(host);
+    if !loopback && !options.allow_remote_bind {
+        return Err(ServeError::RemoteBindRefused(host.to_string()));
+    }
+    let tls = match &gateway.config.proxy.tls {
+        Some(settings) => Some(TlsAcceptor::from(load_server_config(settings)?)),
+        None => None,
+    };
+    let trust_forwarded = gateway.config.proxy.trust_forwarded_proto;
+    if !loopback && tls.is_none() && !trust_forwarded {
+        return Err(ServeError::PlaintextRemoteBind(host.to_string()));
+    }
+    gateway.require_forwarded_https = !loopback && tls.is_none() && trust_forwarded;
+
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let address = tokio::net::lookup_host((bare_host, options.port))
+        .await
+        .map_err(|error| ServeError::Resolve {
+            host: host.to_string(),
+            reason: error.to_string(),
+        })?
+        .next()
+        .ok_or_else(|| ServeError::Resolve {
+            host: host.to_string(),
+            reason: "no address found".into(),
+        })?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: address.to_string(),
+        source,
+    })?;
+    Ok(BoundGateway {
+        listener,
+        tls,
+        gateway: Arc::new(gateway),
+        local_addr,
+    })
+}
+
+impl BoundGateway {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Whether this listener terminates TLS itself.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests finish
+    /// and close idle keep-alive connections, forcing the rest closed after
+    /// `limits.shutdownGraceMs`.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Drain {
+        let limits = &self.gateway.config.limits;
+        let headers_timeout = match limits.headers_timeout_ms {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => Some(DEFAULT_HEADERS_TIMEOUT),
+        };
+        let grace = Duration::from_millis(limits.shutdown_grace_ms);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            .header_read_timeout(headers_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let handshake_timeout = headers_timeout.unwrap_or(DEFAULT_HEADERS_TIMEOUT);
+        let graceful = GracefulShutdown::new();
+
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(error) => {
+                            // Out of descriptors and the like: back off instead of spinning.
+                            tracing::warn!(event = "accept_failed", error = %error);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    };
+                    self.spawn_connection(stream, &builder, &graceful, handshake_timeout);
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        match tokio::time::timeout(grace, graceful.shutdown()).await {
+            Ok(()) => Drain::Clean,
+            Err(_) => Drain::Forced,
+        }
+    }
+
+    fn spawn_connection(
+        &self,
+        stream: TcpStream,
+        builder: &auto::Builder<TokioExecutor>,
+        graceful: &GracefulShutdown,
+        handshake_timeout: Duration,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let gateway = Arc::clone(&self.gateway);
+        let service = service_fn(move |request| {
+            let gateway = Arc::clone(&gateway);
+            async move { Ok::<_, Infallible>(gateway.handle(request).await) }
+        });
+        match &self.tls {
+            None => {
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
+                    let Ok(Ok(stream)) = handshake.await else {
+                        return; // failed or too slow handshakes just close
+                    };
+                    let connection = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    let _ = watcher.watch(connection).await;
+                });
+            }
+        }
+    }
+}
