@@ -27,8 +27,17 @@ fn default_allowlist_and_always_dropped() {
     assert_eq!(out.get("anthropic-version").unwrap(), "2023-06-01");
     assert_eq!(out.get("user-agent").unwrap(), "sdk");
     assert_eq!(out.get("content-type").unwrap(), "application/json");
-    for dropped in ["cookie", "proxy-authorization", "x-custom", "x-tenant", "connection"] {
-        assert!(out.get(dropped).is_none(), "{dropped} must not be forwarded");
+    for dropped in [
+        "cookie",
+        "proxy-authorization",
+        "x-custom",
+        "x-tenant",
+        "connection",
+    ] {
+        assert!(
+            out.get(dropped).is_none(),
+            "{dropped} must not be forwarded"
+        );
     }
 }
 
