@@ -109,7 +109,8 @@ impl TokenStore {
     fn parse(&self, text: &[u8]) -> Result<StoreFile, AuthError> {
         let store: StoreFile = serde_json::from_slice(text)
             .map_err(|error| AuthError::corrupt(self.path.clone(), &error))?;
-        if store.version != Value::from(STORE_VERSION) {
+        // `1.0` is the same number to the reference.
+        if store.version.as_f64() != Some(STORE_VERSION as f64) {
             return Err(AuthError::StoreVersion {
                 path: self.path.clone(),
                 version: short_json(&store.version),
