@@ -68,6 +68,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::PolicyVerify { bundle, config } => {
             commands::policy_bundle::verify(bundle.as_deref(), &config)
         }
+        Command::Auth { action } => commands::auth::run(action),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)
