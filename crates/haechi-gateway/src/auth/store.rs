@@ -130,8 +130,8 @@ impl TokenStore {
         validate_labels(&request.labels, request.allowed_label_keys)?;
 
         let token = new_token()?;
-        let record = TokenRecord {
-            id: new_token_id(),
+        let mut record = TokenRecord {
+            id: String::new(),
             token_hash: crypto.hmac_hex(TOKEN_DOMAIN, token.as_bytes())?,
             kind: request.kind.to_owned(),
             scopes: request.scopes.clone(),
@@ -140,15 +140,13 @@ impl TokenStore {
             disabled: false,
             extra: serde_json::Map::new(),
         };
-        let public = record.public();
-        self.modify(|store| {
+        let record = self.modify(|store| {
+            record.id = unique_id(&store.tokens, new_token_id);
+            let public = record.public();
             store.tokens.push(record);
-            Ok(())
+            Ok(public)
         })?;
-        Ok(IssuedToken {
-            token,
-            record: public,
-        })
+        Ok(IssuedToken { token, record })
     }
 
     /// Every token's public metadata, in store order.
@@ -161,18 +159,21 @@ impl TokenStore {
             .collect())
     }
 
-    /// Disable the token `id` (kept in the store, so `list` still shows it as disabled).
+    /// Disable the token `id` (kept in the store, so `list` still shows it as disabled). Every
+    /// record with that id is disabled: a store written elsewhere may hold duplicates.
     pub fn revoke(&self, id: &str) -> Result<RevokeOutcome, AuthError> {
-        let mut revoked = false;
-        self.modify(|store| {
-            let record = store
-                .tokens
-                .iter_mut()
-                .find(|record| record.id == id)
-                .ok_or_else(|| AuthError::UnknownTokenId { id: id.to_owned() })?;
-            revoked = !record.disabled;
-            record.disabled = true;
-            Ok(())
+        let revoked = self.modify(|store| {
+            let (mut found, mut revoked) = (false, false);
+            for record in store.tokens.iter_mut().filter(|record| record.id == id) {
+                found = true;
+                revoked |= !record.disabled;
+                record.disabled = true;
+            }
+            if found {
+                Ok(revoked)
+            } else {
+                Err(AuthError::UnknownTokenId { id: id.to_owned() })
+            }
         })?;
         Ok(RevokeOutcome {
             id: id.to_owned(),
@@ -181,10 +182,10 @@ impl TokenStore {
     }
 
     /// Read, change and write the store under the exclusive lock.
-    fn modify(
+    fn modify<T>(
         &self,
-        change: impl FnOnce(&mut StoreFile) -> Result<(), AuthError>,
-    ) -> Result<(), AuthError> {
+        change: impl FnOnce(&mut StoreFile) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
         let dir = parent_dir(&self.path);
         create_dir_private(dir).map_err(|source| AuthError::StoreWrite {
             path: self.path.clone(),
@@ -192,7 +193,7 @@ impl TokenStore {
         })?;
         let _lock = StoreLock::acquire(&self.path)?;
         let mut store = self.load()?;
-        change(&mut store)?;
+        let outcome = change(&mut store)?;
         let mut text =
             serde_json::to_vec_pretty(&store).map_err(|error| AuthError::StoreWrite {
                 path: self.path.clone(),
@@ -202,7 +203,8 @@ impl TokenStore {
         write_atomic(&self.path, &text).map_err(|source| AuthError::StoreWrite {
             path: self.path.clone(),
             source,
-        })
+        })?;
+        Ok(outcome)
     }
 }
 
@@ -287,6 +289,17 @@ fn new_token() -> Result<String, AuthError> {
 fn new_token_id() -> String {
     let uuid = uuid::Uuid::new_v4().to_string();
     format!("{TOKEN_ID_PREFIX}{}", &uuid[..8])
+}
+
+/// A fresh id no record in `existing` has: ids carry only 32 random bits, and two equal ids
+/// would make a revoke ambiguous.
+fn unique_id(existing: &[TokenRecord], mut next: impl FnMut() -> String) -> String {
+    loop {
+        let id = next();
+        if existing.iter().all(|record| record.id != id) {
+            return id;
+        }
+    }
 }
 
 /// A JSON value for an error message, cut short (a version field is never secret, but a hand

@@ -219,3 +219,39 @@ fn a_failed_write_leaves_no_temp_file_and_the_old_store() {
         "{\"version\":1,\"tokens\":[]}\n"
     );
 }
+
+#[test]
+fn revoke_disables_every_record_with_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.json");
+    let record = |hash: &str, disabled: bool| {
+        serde_json::json!({"id": "tok_auth_dup", "tokenHash": hash, "type": "user",
+            "scopes": [], "labels": {}, "createdAt": "2025-01-01T00:00:00.000Z", "disabled": disabled})
+    };
+    let text =
+        serde_json::json!({"version": 1, "tokens": [record("h1", true), record("h2", false)]});
+    fs::write(&path, text.to_string()).unwrap();
+    let outcome = TokenStore::new(&path).revoke("tok_auth_dup").unwrap();
+    assert!(outcome.revoked, "the second, enabled duplicate was revoked");
+    let store = TokenStore::new(&path).load().unwrap();
+    assert!(store.tokens.iter().all(|record| record.disabled));
+}
+
+#[test]
+fn a_new_id_never_repeats_one_in_the_store() {
+    let record = |id: &str| TokenRecord {
+        id: id.into(),
+        token_hash: "h".into(),
+        kind: "user".into(),
+        scopes: vec![],
+        labels: Labels::new(),
+        created_at: None,
+        disabled: false,
+        extra: serde_json::Map::new(),
+    };
+    let existing = [record("tok_auth_a"), record("tok_auth_b")];
+    let mut script = ["tok_auth_a", "tok_auth_b", "tok_auth_a", "tok_auth_c"].into_iter();
+    let id = unique_id(&existing, || script.next().unwrap().to_owned());
+    assert_eq!(id, "tok_auth_c");
+    assert_eq!(script.next(), None, "every candidate was tried in turn");
+}
