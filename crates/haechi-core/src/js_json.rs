@@ -67,17 +67,27 @@ fn write_value(out: &mut String, value: &Value, order: KeyOrder) {
 
 fn write_object(out: &mut String, map: &Map<String, Value>, order: KeyOrder) {
     out.push('{');
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    if let KeyOrder::Sorted = order {
-        entries.sort_by(|(a, _), (b, _)| js_key_cmp(a, b));
-    }
-    for (index, (key, item)) in entries.into_iter().enumerate() {
+    let mut write_entry = |index: usize, key: &str, item: &Value| {
         if index > 0 {
             out.push(',');
         }
         push_string(out, key);
         out.push(':');
         write_value(out, item, order);
+    };
+    match order {
+        KeyOrder::Insertion => {
+            for (index, (key, item)) in map.iter().enumerate() {
+                write_entry(index, key, item);
+            }
+        }
+        KeyOrder::Sorted => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|(a, _), (b, _)| js_key_cmp(a, b));
+            for (index, (key, item)) in entries.into_iter().enumerate() {
+                write_entry(index, key, item);
+            }
+        }
     }
     out.push('}');
 }
@@ -132,9 +142,9 @@ fn write_pretty(out: &mut String, value: &Value, depth: usize) {
 pub fn push_number(out: &mut String, number: &Number) {
     const EXACT: u64 = 1 << 53;
     if let Some(n) = number.as_u64().filter(|n| *n <= EXACT) {
-        out.push_str(&n.to_string());
+        out.push_str(itoa::Buffer::new().format(n));
     } else if let Some(n) = number.as_i64().filter(|n| n.unsigned_abs() <= EXACT) {
-        out.push_str(&n.to_string());
+        out.push_str(itoa::Buffer::new().format(n));
     } else {
         match number.as_f64() {
             Some(float) => push_js_number(out, float),

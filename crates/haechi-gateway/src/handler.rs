@@ -290,7 +290,7 @@ impl Gateway {
         };
         let upstream = self.send_upstream(&scope, &head, forwarded).await?;
         let (response, decision) =
-            response::protect(self, upstream, &scope, &profile, &outcome.issued_tokens).await?;
+            response::protect(self, upstream, &scope, profile, &outcome.issued_tokens).await?;
         self.metrics
             .request(scope.route.id, self.request_mode, decision);
         Ok(response)
@@ -301,7 +301,7 @@ impl Gateway {
         &self,
         headers: &http::HeaderMap,
         scope: &mut Scope,
-    ) -> Result<ResolvedProfile, Refusal> {
+    ) -> Result<&ResolvedProfile, Refusal> {
         if let Some(provider) = &self.auth {
             let denied = match provider.authenticate(headers).await {
                 Ok(Some(identity)) => {
@@ -342,11 +342,7 @@ impl Gateway {
             .identity
             .as_ref()
             .map(GatewayIdentity::profile_identity);
-        let profile = self
-            .protector
-            .policies()
-            .resolve(profile_identity.as_ref())
-            .clone();
+        let profile = self.protector.policies().resolve(profile_identity.as_ref());
         scope.profile = profile.name.clone();
         if let Some(rate) = &profile.rate {
             let key = scope

@@ -83,26 +83,42 @@ pub fn is_forbidden_key(key: &str) -> bool {
     FORBIDDEN_KEYS.contains(&key)
 }
 
-/// Sanitizes an event before it is chained. Idempotent.
-pub fn sanitize_event(event: Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::with_capacity(event.len());
-    for (key, value) in event {
-        if key == INTEGRITY_KEY || is_forbidden_key(&key) || key.chars().count() > MAX_KEY_CHARS {
-            continue;
+/// Sanitizes an event before it is chained. Idempotent. Works in place: the event's own
+/// map and strings are kept, only what fails a check is dropped or replaced.
+pub fn sanitize_event(mut event: Map<String, Value>) -> Map<String, Value> {
+    event.retain(|key, value| {
+        if key == INTEGRITY_KEY || is_forbidden_key(key) || key.chars().count() > MAX_KEY_CHARS {
+            return false;
         }
+        let taken = std::mem::take(value);
         let kept = match key.as_str() {
-            "identity" => sanitize_identity(value),
-            "detections" => sanitize_detections(value),
-            "summary" => sanitize_summary(value),
-            "token" => Some(sanitize_token(value)),
-            k if SCALAR_FIELDS.contains(&k) => sanitize_scalar(value),
-            _ => sanitize_unknown(value, 1),
+            "identity" => sanitize_identity(taken),
+            "detections" => sanitize_detections(taken),
+            "summary" => sanitize_summary(taken),
+            "token" => Some(sanitize_token(taken)),
+            k if SCALAR_FIELDS.contains(&k) => sanitize_scalar(taken),
+            _ => sanitize_unknown(taken, 1),
         };
-        if let Some(value) = kept {
-            out.insert(key, value);
+        match kept {
+            Some(kept) => {
+                *value = kept;
+                true
+            }
+            None => false,
         }
-    }
-    out
+    });
+    event
+}
+
+/// Keeps the entries of `map` for which `keep` returns a value, in place.
+fn retain_map(map: &mut Map<String, Value>, mut keep: impl FnMut(&str, Value) -> Option<Value>) {
+    map.retain(|key, value| match keep(key, std::mem::take(value)) {
+        Some(kept) => {
+            *value = kept;
+            true
+        }
+        None => false,
+    });
 }
 
 /// A scalar stays (strings checked); a structure where a scalar belongs is dropped.
@@ -117,84 +133,73 @@ fn sanitize_scalar(value: Value) -> Option<Value> {
 fn sanitize_identity(value: Value) -> Option<Value> {
     match value {
         Value::Null => Some(Value::Null),
-        Value::Object(identity) => {
-            let mut out = Map::new();
-            for (key, item) in identity {
-                if !IDENTITY_KEYS.contains(&key.as_str()) {
-                    continue;
+        Value::Object(mut identity) => {
+            retain_map(&mut identity, |key, item| {
+                if !IDENTITY_KEYS.contains(&key) {
+                    return None;
                 }
-                let kept = match item {
-                    Value::String(text) => check_string(text),
-                    Value::Null => Value::Null,
-                    _ => continue,
-                };
-                out.insert(key, kept);
-            }
-            Some(Value::Object(out))
+                match item {
+                    Value::String(text) => Some(check_string(text)),
+                    Value::Null => Some(Value::Null),
+                    _ => None,
+                }
+            });
+            Some(Value::Object(identity))
         }
         _ => None,
     }
 }
 
 fn sanitize_detections(value: Value) -> Option<Value> {
-    let Value::Array(items) = value else {
+    let Value::Array(mut items) = value else {
         return None;
     };
-    let kept = items
-        .into_iter()
-        .filter_map(|item| {
-            let Value::Object(detection) = item else {
-                return None;
+    items.retain_mut(|item| {
+        let Value::Object(detection) = item else {
+            return false;
+        };
+        retain_map(detection, |key, field| {
+            let keep = match (key, &field) {
+                (k, Value::String(_)) if DETECTION_STRINGS.contains(&k) => true,
+                ("confidence", Value::Number(_)) | ("enforced", Value::Bool(_)) => true,
+                _ => false,
             };
-            let mut out = Map::new();
-            for (key, field) in detection {
-                let keep = match (key.as_str(), &field) {
-                    (k, Value::String(_)) if DETECTION_STRINGS.contains(&k) => true,
-                    ("confidence", Value::Number(_)) | ("enforced", Value::Bool(_)) => true,
-                    _ => false,
-                };
-                if keep {
-                    out.insert(key, sanitize_scalar(field)?);
-                }
+            if keep {
+                sanitize_scalar(field)
+            } else {
+                None
             }
-            Some(Value::Object(out))
-        })
-        .collect();
-    Some(Value::Array(kept))
+        });
+        true
+    });
+    Some(Value::Array(items))
 }
 
 fn sanitize_summary(value: Value) -> Option<Value> {
-    let Value::Object(summary) = value else {
+    let Value::Object(mut summary) = value else {
         return None;
     };
-    let mut out = Map::new();
-    for (key, item) in summary {
-        let kept = if SUMMARY_COUNTS.contains(&key.as_str()) {
+    retain_map(&mut summary, |key, item| {
+        if SUMMARY_COUNTS.contains(&key) {
             item.is_number().then_some(item)
-        } else if COUNT_MAPS.contains(&key.as_str()) {
+        } else if COUNT_MAPS.contains(&key) {
             sanitize_count_map(item)
-        } else if is_forbidden_key(&key) || key.chars().count() > MAX_KEY_CHARS {
+        } else if is_forbidden_key(key) || key.chars().count() > MAX_KEY_CHARS {
             None
         } else {
             sanitize_unknown(item, 2)
-        };
-        if let Some(item) = kept {
-            out.insert(key, item);
         }
-    }
-    Some(Value::Object(out))
+    });
+    Some(Value::Object(summary))
 }
 
 /// Keys are type or action names (kept, `secret` included); values must be numbers.
 fn sanitize_count_map(value: Value) -> Option<Value> {
-    let Value::Object(counts) = value else {
+    let Value::Object(mut counts) = value else {
         return None;
     };
-    let kept = counts
-        .into_iter()
-        .filter(|(key, count)| count.is_number() && key.chars().count() <= MAX_KEY_CHARS)
-        .collect();
-    Some(Value::Object(kept))
+    counts.retain(|key, count| count.is_number() && key.chars().count() <= MAX_KEY_CHARS);
+    Some(Value::Object(counts))
 }
 
 /// Strips forbidden keys, bounds nesting and checks strings under an unknown field.

@@ -111,6 +111,8 @@ pub struct JsonlStore {
     path: PathBuf,
     options: JsonlOptions,
     cache: Mutex<Option<Cached>>,
+    /// The log file kept open between batches (re-opened when the path names another file).
+    open: Mutex<Option<(File, FileIdentity)>>,
 }
 
 /// Appends audit events to a JSONL file as one unforked hash chain: the core chain math
@@ -168,6 +170,7 @@ impl JsonlStore {
             path: path.into(),
             options,
             cache: Mutex::new(None),
+            open: Mutex::new(None),
         })
     }
 
@@ -177,12 +180,15 @@ impl JsonlStore {
         seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
     ) -> Result<Option<ChainHead>, AuditStoreError> {
         let mut cache = self.lock_cache();
-        let (mut file, created) = self.open_log()?;
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (file, created) = self.ensure_open(&mut open)?;
         file.lock()
             .map_err(|e| AuditStoreError::io("lock", &self.path, e))?;
-        let result = self.append_locked(&mut file, seal, &mut cache);
-        // Closing the file releases the lock; unlock first so a close delay cannot hold it.
-        let _ = file.unlock();
+        let result = self.append_locked(file, seal, &mut cache);
+        if file.unlock().is_err() {
+            // Closing the file is the other way to release the lock.
+            *open = None;
+        }
         let head = result?;
         if created && self.options.fsync == FsyncPolicy::EveryBatch {
             sync_parent(&self.path);
@@ -286,12 +292,36 @@ impl JsonlStore {
         Ok(())
     }
 
-    fn open_log(&self) -> Result<(File, bool), AuditStoreError> {
-        create_parent(&self.path)?;
-        let existed = self.path.exists();
-        let file = open_append(&self.path, true, self.options.file_mode)
-            .map_err(|e| AuditStoreError::io("open", &self.path, e))?;
-        Ok((file, !existed))
+    /// Makes `open` hold the log file, re-opening it only when the path no longer names it
+    /// (rotated, moved or deleted): one `stat` per batch instead of create-dir, open and
+    /// close. Returns whether the file was created.
+    fn ensure_open<'a>(
+        &self,
+        open: &'a mut Option<(File, FileIdentity)>,
+    ) -> Result<(&'a mut File, bool), AuditStoreError> {
+        let current = fs::metadata(&self.path).ok().map(|meta| identity_of(&meta));
+        let reusable =
+            matches!((open.as_ref(), current), (Some((_, held)), Some(now)) if *held == now);
+        let mut created = false;
+        if !reusable {
+            create_parent(&self.path)?;
+            let file = open_append(&self.path, true, self.options.file_mode)
+                .map_err(|e| AuditStoreError::io("open", &self.path, e))?;
+            let identity = file
+                .metadata()
+                .map(|meta| identity_of(&meta))
+                .map_err(|e| AuditStoreError::io("inspect", &self.path, e))?;
+            created = current.is_none();
+            *open = Some((file, identity));
+        }
+        match open.as_mut() {
+            Some((file, _)) => Ok((file, created)),
+            None => Err(AuditStoreError::io(
+                "open",
+                &self.path,
+                io::Error::other("the log file is not open"),
+            )),
+        }
     }
 
     fn lock_cache(&self) -> MutexGuard<'_, Option<Cached>> {
