@@ -118,12 +118,48 @@ pub enum Command {
         #[arg(long)]
         allow_remote_bind: bool,
     },
+    /// Manage the gateway's bearer tokens (stored hashed in auth.store).
+    Auth {
+        #[command(subcommand)]
+        action: AuthAction,
+    },
     /// Print the configuration guide.
     Config,
     /// Run an end-to-end demonstration on embedded defaults in a temporary directory.
     Demo,
     /// Show usage for all commands or one command.
     Help { topic: Option<String> },
+}
+
+/// `haechi auth <action>`.
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Issue a token and print it once (it cannot be recovered).
+    Add {
+        /// user, service or agent.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// A scope the token carries (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// A label key=value (repeatable; keys from auth.allowedLabelKeys).
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+    /// List tokens (metadata only, never a token or its hash).
+    List {
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+    /// Disable a token by id.
+    Revoke {
+        /// The token id (`tok_auth_…`).
+        id: Option<String>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -83,6 +83,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
             port,
             allow_remote_bind,
         }),
+        Command::Auth { action } => commands::auth::run(action),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);
             Ok(commands::EXIT_OK)

@@ -38,6 +38,15 @@ const COMMANDS: &[CommandHelp] = &[
                  SIGINT/SIGTERM drains in-flight requests within limits.shutdownGraceMs.",
     },
     CommandHelp {
+        name: "auth",
+        usage: "haechi auth add --type user|service|agent [--scope S ...] [--label k=v ...] [--config haechi.config.json]\n  haechi auth list [--config haechi.config.json]\n  haechi auth revoke <id> [--config haechi.config.json]",
+        summary: "Manage the gateway's bearer tokens (stored hashed in auth.store).",
+        detail: "Tokens are kept only as keyed-HMAC hashes in auth.store (default .haechi/auth.json, \
+                 mode 0600). `add` prints the token once; it cannot be shown again. `list` never \
+                 shows tokens or hashes; `revoke` disables a token by id and takes effect on the \
+                 running gateway's next request. Used when auth.provider is \"bearer\".",
+    },
+    CommandHelp {
         name: "report",
         usage: "haechi report [--audit .haechi/audit.jsonl] [--config haechi.config.json]",
         summary: "Summarize the audit log without any payload values.",

@@ -1,6 +1,7 @@
 //! One module per command. Each returns the process exit code on success.
 
 pub mod audit_verify;
+pub mod auth;
 pub mod demo;
 pub mod help;
 pub mod init;
