@@ -37,7 +37,7 @@ use haechi_crypto::{init_local_key_file, LocalKeyProvider};
 use haechi_gateway::auth::{AuthProvider, IssuedToken, Labels, NewToken};
 use haechi_gateway::rate::RateLimiter;
 use haechi_gateway::{
-    bind, BoundGateway, Detokenizer, Drain, Gateway, GatewayParts, ListenOptions,
+    bind, BoundGateway, Detokenizer, Drain, Gateway, GatewayError, GatewayParts, ListenOptions,
     OffloadedTokenizer, ReadinessProbe, ServeError,
 };
 use haechi_store::audit::{AuditWriter, BatchAppend, JsonlAuditSink, JsonlOptions, WriterOptions};
@@ -492,8 +492,7 @@ impl Setup {
         load_config_str(&doc.to_string(), &|_| None).unwrap()
     }
 
-    /// Build the gateway as `haechi proxy` does and bind it (no serving yet).
-    pub async fn bind(mut self) -> Result<Bound, ServeError> {
+    fn build(&mut self) -> (Result<Gateway, GatewayError>, Parts) {
         let config = self.config();
         let parts = Parts::build(&config);
         let gateway = Gateway::new(GatewayParts {
@@ -505,8 +504,19 @@ impl Setup {
             rate_limiter: self.rate_limiter.take(),
             detokenizer: parts.detokenizer.clone(),
             readiness: self.readiness.take(),
-        })
-        .unwrap();
+        });
+        (gateway, parts)
+    }
+
+    /// Build the gateway as `haechi proxy` does, without binding it.
+    pub fn try_gateway(mut self) -> Result<Gateway, GatewayError> {
+        self.build().0
+    }
+
+    /// Build the gateway as `haechi proxy` does and bind it (no serving yet).
+    pub async fn bind(mut self) -> Result<Bound, ServeError> {
+        let (gateway, parts) = self.build();
+        let gateway = gateway.unwrap();
         let options = ListenOptions {
             host: self.host.clone(),
             port: 0,
