@@ -54,9 +54,14 @@ async fn bearer_auth_denies_missing_and_wrong_tokens_and_admits_a_valid_one() {
     assert_eq!(stub.count(), 0, "a denied request reached the upstream");
 
     let denied = gw.decisions("auth_denied");
-    let reasons: Vec<&str> = denied.iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = denied
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, ["no_token", "invalid_token"]);
-    assert!(denied.iter().all(|e| e["blocked"] == true && e["identity"].is_null()));
+    assert!(denied
+        .iter()
+        .all(|e| e["blocked"] == true && e["identity"].is_null()));
 
     let auth_value = bearer_header(&issued.token);
     let ok = gw
@@ -75,17 +80,29 @@ async fn bearer_auth_denies_missing_and_wrong_tokens_and_admits_a_valid_one() {
     let events = gw.audit_events();
     let protect = events
         .iter()
-        .find(|e| e["operation"].as_str().unwrap_or("").starts_with("request:"))
+        .find(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("request:")
+        })
         .unwrap();
     let identity = &protect["identity"];
     assert_eq!(identity["id"], issued.record.id.as_str());
     assert_eq!(identity["provider"], "bearer");
     assert_eq!(identity["type"], "service");
-    assert!(identity["subjectHash"].as_str().is_some_and(|h| h.len() >= 32));
-    assert!(identity["issuerHash"].as_str().is_some_and(|h| h.len() >= 32));
+    assert!(identity["subjectHash"]
+        .as_str()
+        .is_some_and(|h| h.len() >= 32));
+    assert!(identity["issuerHash"]
+        .as_str()
+        .is_some_and(|h| h.len() >= 32));
 
     let audit = gw.audit_text();
-    assert!(!audit.contains(&issued.token), "the raw token is in the audit log");
+    assert!(
+        !audit.contains(&issued.token),
+        "the raw token is in the audit log"
+    );
     assert!(!audit.contains("hae_not_a_real_token"));
     assert!(!audit.contains(EMAIL));
     let metrics = gw.metrics_text();
@@ -102,7 +119,11 @@ async fn a_token_revoked_while_serving_is_refused_without_a_restart() {
     let header = bearer_header(&issued.token);
 
     let before = gw
-        .post_with("/v1/chat/completions", &[("authorization", &header)], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &header)],
+            &json!({}),
+        )
         .await;
     assert_eq!(before.status, 200, "{}", before.text());
 
@@ -110,7 +131,11 @@ async fn a_token_revoked_while_serving_is_refused_without_a_restart() {
     assert!(outcome.revoked);
 
     let after = gw
-        .post_with("/v1/chat/completions", &[("authorization", &header)], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &header)],
+            &json!({}),
+        )
         .await;
     assert_eq!(after.status, 401, "{}", after.text());
     assert_eq!(gw.decisions("auth_denied")[0]["reason"], "invalid_token");
@@ -123,7 +148,11 @@ async fn a_token_issued_while_serving_is_accepted() {
     let gw = start_gateway(stub.url(), bearer).await;
     // No store yet at all.
     let none = gw
-        .post_with("/v1/chat/completions", &[("authorization", "Bearer hae_x")], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", "Bearer hae_x")],
+            &json!({}),
+        )
         .await;
     assert_eq!(none.status, 401);
 
@@ -157,7 +186,12 @@ async fn probes_need_no_token() {
     let stub = Stub::ok().await;
     let gw = start_gateway(stub.url(), bearer).await;
 
-    for path in ["/__haechi/live", "/__haechi/ready", "/__haechi/health", "/__haechi/metrics"] {
+    for path in [
+        "/__haechi/live",
+        "/__haechi/ready",
+        "/__haechi/health",
+        "/__haechi/metrics",
+    ] {
         assert_eq!(gw.get(path).await.status, 200, "{path}");
     }
     assert!(gw.decisions("auth_denied").is_empty());
@@ -176,7 +210,9 @@ impl AuthProvider for HeaderAuth {
     fn authenticate<'a>(&'a self, headers: &'a http::HeaderMap) -> AuthFuture<'a> {
         Box::pin(async move {
             if headers.contains_key("x-test-fail") {
-                return Err(AuthError::provider("directory unavailable: secret-detail-42"));
+                return Err(AuthError::provider(
+                    "directory unavailable: secret-detail-42",
+                ));
             }
             let Some(subject) = headers.get("x-test-user").and_then(|v| v.to_str().ok()) else {
                 return Ok(None);
@@ -207,9 +243,8 @@ async fn external_gateway(stub: &Stub, patch: impl FnOnce(&mut Value) + 'static)
         set(c, "auth.provider", json!("external"));
     });
     setup = setup.patch(patch);
-    let crypto: Arc<dyn Crypto> = Arc::new(
-        haechi_crypto::LocalKeyProvider::open(setup.path("keys.json")).unwrap(),
-    );
+    let crypto: Arc<dyn Crypto> =
+        Arc::new(haechi_crypto::LocalKeyProvider::open(setup.path("keys.json")).unwrap());
     setup.auth = Some(Arc::new(HeaderAuth { crypto }));
     setup.start().await
 }
@@ -220,7 +255,11 @@ async fn an_external_provider_admits_denies_and_fails_closed() {
     let gw = external_gateway(&stub, |_| {}).await;
 
     let admitted = gw
-        .post_with("/v1/chat/completions", &[("x-test-user", "alice@corp.example")], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("x-test-user", "alice@corp.example")],
+            &json!({}),
+        )
         .await;
     assert_eq!(admitted.status, 200, "{}", admitted.text());
 
@@ -232,7 +271,11 @@ async fn an_external_provider_admits_denies_and_fails_closed() {
         .await;
     assert_eq!(failed.status, 401, "{}", failed.text());
     assert_eq!(failed.error(), "haechi_auth_denied");
-    assert!(!failed.text().contains("secret-detail-42"), "provider error leaked: {}", failed.text());
+    assert!(
+        !failed.text().contains("secret-detail-42"),
+        "provider error leaked: {}",
+        failed.text()
+    );
 
     assert_eq!(stub.count(), 1);
     let reasons: Vec<String> = gw
@@ -245,19 +288,37 @@ async fn an_external_provider_admits_denies_and_fails_closed() {
     let events = gw.audit_events();
     let protect = events
         .iter()
-        .find(|e| e["operation"].as_str().unwrap_or("").starts_with("request:"))
+        .find(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("request:")
+        })
         .unwrap();
-    assert!(protect["identity"]["id"].as_str().unwrap().starts_with("testsso:"));
+    assert!(protect["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("testsso:"));
     let audit = gw.audit_text();
-    assert!(!audit.contains("alice@corp.example"), "raw subject in the audit log");
-    assert!(!audit.contains("issuer.example"), "raw issuer in the audit log");
+    assert!(
+        !audit.contains("alice@corp.example"),
+        "raw subject in the audit log"
+    );
+    assert!(
+        !audit.contains("issuer.example"),
+        "raw issuer in the audit log"
+    );
     assert!(!audit.contains("secret-detail-42"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_auth_without_a_provider_is_refused_at_startup() {
-    let setup = Setup::new("http://127.0.0.1:9").patch(|c| set(c, "auth.provider", json!("external")));
-    let error = setup.try_gateway().err().expect("started without a provider");
+    let setup =
+        Setup::new("http://127.0.0.1:9").patch(|c| set(c, "auth.provider", json!("external")));
+    let error = setup
+        .try_gateway()
+        .err()
+        .expect("started without a provider");
     assert_eq!(error, GatewayError::ExternalAuthMissing);
 }
 
@@ -332,7 +393,12 @@ async fn each_caller_gets_its_profiles_actions() {
     let profiles: Vec<(String, String)> = gw
         .audit_events()
         .iter()
-        .filter(|e| e["operation"].as_str().unwrap_or("").starts_with("request:"))
+        .filter(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("request:")
+        })
         .map(|e| {
             (
                 e["identity"]["id"].as_str().unwrap().to_string(),
@@ -355,20 +421,36 @@ async fn a_model_outside_the_allowlist_is_refused_before_the_upstream() {
     let stub = Stub::ok().await;
     let gw = start_gateway(stub.url(), |c| {
         bearer(c);
-        set(c, "policy.profiles", json!({"eng": {"modelAllowlist": ["llama3"]}}));
-        set(c, "policy.profileBinding", json!({"byScope": {"team:eng": "eng"}, "default": "eng"}));
+        set(
+            c,
+            "policy.profiles",
+            json!({"eng": {"modelAllowlist": ["llama3"]}}),
+        );
+        set(
+            c,
+            "policy.profileBinding",
+            json!({"byScope": {"team:eng": "eng"}, "default": "eng"}),
+        );
     })
     .await;
     let issued = gw.add_token("service", &["team:eng"], &[]);
     let auth = bearer_header(&issued.token);
 
     let allowed = gw
-        .post_with("/v1/chat/completions", &[("authorization", &auth)], &json!({"model": "llama3"}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &auth)],
+            &json!({"model": "llama3"}),
+        )
         .await;
     assert_eq!(allowed.status, 200, "{}", allowed.text());
 
     let refused = gw
-        .post_with("/v1/chat/completions", &[("authorization", &auth)], &json!({"model": "gpt-4o"}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &auth)],
+            &json!({"model": "gpt-4o"}),
+        )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.text());
     assert_eq!(refused.error(), "haechi_model_not_allowed");
@@ -378,7 +460,9 @@ async fn a_model_outside_the_allowlist_is_refused_before_the_upstream() {
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0]["reason"], "model:gpt-4o");
     assert_eq!(decisions[0]["profile"], "eng");
-    assert!(gw.metrics_text().contains(r#"decision="model_not_allowed""#));
+    assert!(gw
+        .metrics_text()
+        .contains(r#"decision="model_not_allowed""#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,7 +483,10 @@ async fn a_gemini_model_in_the_path_is_checked_against_the_allowlist() {
     assert_eq!(allowed.status, 200, "{}", allowed.text());
 
     let refused = gw
-        .post_json("/v1beta/models/gemini-ultra-unlisted:generateContent", &body)
+        .post_json(
+            "/v1beta/models/gemini-ultra-unlisted:generateContent",
+            &body,
+        )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.text());
     assert_eq!(refused.error(), "haechi_model_not_allowed");
@@ -411,7 +498,11 @@ async fn the_rate_limit_is_per_identity() {
     let stub = Stub::ok().await;
     let gw = start_gateway(stub.url(), |c| {
         bearer(c);
-        set(c, "policy.profiles", json!({"metered": {"rate": {"requestsPerMinute": 2}}}));
+        set(
+            c,
+            "policy.profiles",
+            json!({"metered": {"rate": {"requestsPerMinute": 2}}}),
+        );
         set(c, "policy.profileBinding", json!({"default": "metered"}));
     })
     .await;
@@ -420,19 +511,31 @@ async fn the_rate_limit_is_per_identity() {
 
     for _ in 0..2 {
         let ok = gw
-            .post_with("/v1/chat/completions", &[("authorization", &first)], &json!({}))
+            .post_with(
+                "/v1/chat/completions",
+                &[("authorization", &first)],
+                &json!({}),
+            )
             .await;
         assert_eq!(ok.status, 200);
     }
     let limited = gw
-        .post_with("/v1/chat/completions", &[("authorization", &first)], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &first)],
+            &json!({}),
+        )
         .await;
     assert_eq!(limited.status, 429, "{}", limited.text());
     assert_eq!(limited.error(), "haechi_rate_limited");
     assert_eq!(stub.count(), 2);
 
     let other = gw
-        .post_with("/v1/chat/completions", &[("authorization", &second)], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", &second)],
+            &json!({}),
+        )
         .await;
     assert_eq!(other.status, 200, "another identity was throttled");
 
@@ -452,7 +555,12 @@ async fn without_auth_the_rate_limit_applies_to_everyone_together() {
     })
     .await;
 
-    assert_eq!(gw.post_json("/v1/chat/completions", &json!({})).await.status, 200);
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &json!({}))
+            .await
+            .status,
+        200
+    );
     let limited = gw.post_json("/v1/chat/completions", &json!({})).await;
     assert_eq!(limited.status, 429);
     assert_eq!(stub.count(), 1);
@@ -466,7 +574,10 @@ struct RefuseAll {
 
 impl RateLimiter for RefuseAll {
     fn allow<'a>(&'a self, key: &'a str, requests_per_minute: u64) -> RateFuture<'a> {
-        self.keys.lock().unwrap().push((key.to_string(), requests_per_minute));
+        self.keys
+            .lock()
+            .unwrap()
+            .push((key.to_string(), requests_per_minute));
         Box::pin(async { false })
     }
 }
@@ -493,7 +604,10 @@ async fn an_injected_rate_limiter_decides() {
 
     assert_eq!(reply.status, 429);
     assert_eq!(stub.count(), 0);
-    assert_eq!(*limiter.keys.lock().unwrap(), [(issued.record.id.clone(), 50)]);
+    assert_eq!(
+        *limiter.keys.lock().unwrap(),
+        [(issued.record.id.clone(), 50)]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,22 +636,46 @@ async fn a_mixed_run_leaves_a_valid_chain_with_one_correlation_id_per_request() 
 
     // forwarded with detections both ways
     let r = gw
-        .post_with("/v1/chat/completions", &with_auth, &chat(&format!("answer-with-pii {EMAIL}")))
+        .post_with(
+            "/v1/chat/completions",
+            &with_auth,
+            &chat(&format!("answer-with-pii {EMAIL}")),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(!r.text().contains(PHONE));
     // blocked
-    assert_eq!(gw.post_with("/v1/chat/completions", &with_auth, &chat(CARD)).await.status, 403);
+    assert_eq!(
+        gw.post_with("/v1/chat/completions", &with_auth, &chat(CARD))
+            .await
+            .status,
+        403
+    );
     // denied
-    assert_eq!(gw.post_json("/v1/chat/completions", &chat(EMAIL)).await.status, 401);
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat(EMAIL))
+            .await
+            .status,
+        401
+    );
     // clean
-    assert_eq!(gw.post_with("/v1/embeddings", &with_auth, &json!({"input": "x"})).await.status, 200);
+    assert_eq!(
+        gw.post_with("/v1/embeddings", &with_auth, &json!({"input": "x"}))
+            .await
+            .status,
+        200
+    );
     // until rate limited
     let mut sent = 4;
     let mut limited = false;
     for _ in 0..5 {
         sent += 1;
-        if gw.post_with("/v1/chat/completions", &with_auth, &json!({})).await.status == 429 {
+        if gw
+            .post_with("/v1/chat/completions", &with_auth, &json!({}))
+            .await
+            .status
+            == 429
+        {
             limited = true;
             break;
         }

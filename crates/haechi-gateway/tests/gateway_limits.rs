@@ -49,9 +49,10 @@ async fn at_the_in_flight_ceiling_requests_get_503_but_probes_still_answer() {
     .await;
 
     let addr = gw.addr;
-    let first = tokio::spawn(async move {
-        send(addr, Method::POST, "/v1/chat/completions", &[], "{}").await
-    });
+    let first =
+        tokio::spawn(
+            async move { send(addr, Method::POST, "/v1/chat/completions", &[], "{}").await },
+        );
     stub.wait_requests(1).await;
 
     let refused = gw.post_json("/v1/chat/completions", &json!({})).await;
@@ -65,11 +66,18 @@ async fn at_the_in_flight_ceiling_requests_get_503_but_probes_still_answer() {
     assert_eq!(gw.get("/__haechi/ready").await.status, 200);
     let metrics = gw.get("/__haechi/metrics").await;
     assert_eq!(metrics.status, 200);
-    assert!(metrics.text().contains("haechi_overloaded_total 1"), "{}", metrics.text());
+    assert!(
+        metrics.text().contains("haechi_overloaded_total 1"),
+        "{}",
+        metrics.text()
+    );
 
     // The stuck client gives up; its slot is released and traffic flows again.
     first.abort();
-    wait_for("the in-flight slot to be released", || gw.gateway.in_flight() == 0).await;
+    wait_for("the in-flight slot to be released", || {
+        gw.gateway.in_flight() == 0
+    })
+    .await;
     let after = gw.post_json("/v1/chat/completions", &json!({})).await;
     assert_eq!(after.status, 200, "{}", after.text());
 }
@@ -101,7 +109,9 @@ async fn an_upstream_that_never_answers_gives_504_after_the_timeout() {
     assert_eq!(reply.error(), "haechi_upstream_timeout");
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(started.elapsed() < PROMPTLY);
-    assert!(gw.metrics_text().contains("haechi_upstream_timeout_total 1"));
+    assert!(gw
+        .metrics_text()
+        .contains("haechi_upstream_timeout_total 1"));
     // The abandoned upstream exchange is torn down.
     wait_for("the upstream exchange to be abandoned", || {
         stub.handlers_cancelled() == 1 || stub.connections_closed() == 1
@@ -128,7 +138,10 @@ async fn an_upstream_body_that_never_ends_gives_504() {
 
         assert_eq!(reply.status, 504, "protect={protect}: {}", reply.text());
         assert_eq!(reply.error(), "haechi_upstream_timeout");
-        wait_for("the upstream body to be dropped", || stub.bodies_abandoned() == 1).await;
+        wait_for("the upstream body to be dropped", || {
+            stub.bodies_abandoned() == 1
+        })
+        .await;
     }
 }
 
@@ -144,7 +157,11 @@ async fn a_client_stalling_in_its_headers_is_disconnected() {
     let started = Instant::now();
     let outcome = raw_exchange(gw.addr, b"POST /v1/chat/compl", PROMPTLY).await;
 
-    assert!(outcome.closed, "the connection stayed open: {}", outcome.received);
+    assert!(
+        outcome.closed,
+        "the connection stayed open: {}",
+        outcome.received
+    );
     assert!(started.elapsed() < PROMPTLY);
     assert_eq!(stub.count(), 0);
 }
@@ -158,7 +175,8 @@ async fn a_client_stalling_mid_body_gets_408_or_is_disconnected() {
     })
     .await;
 
-    let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n{\"a\":";
+    let head =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n{\"a\":";
     let started = Instant::now();
     let outcome = raw_exchange(gw.addr, head.as_bytes(), PROMPTLY).await;
 
@@ -193,7 +211,10 @@ async fn a_client_leaving_during_a_slow_upstream_call_cancels_it() {
         stub.handlers_cancelled() == 1 && stub.connections_closed() == 1
     })
     .await;
-    wait_for("the in-flight count to drop", || gw.gateway.in_flight() == 0).await;
+    wait_for("the in-flight count to drop", || {
+        gw.gateway.in_flight() == 0
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +230,10 @@ async fn live_ready_and_health_answer_json() {
     assert_eq!(live.status, 200);
     assert_eq!(live.json()["ok"], true);
     assert_eq!(live.json()["version"], haechi_gateway::VERSION);
-    assert!(live.header("content-type").unwrap().starts_with("application/json"));
+    assert!(live
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
 
     let ready = gw.get("/__haechi/ready").await;
     assert_eq!(ready.status, 200);
@@ -233,8 +257,18 @@ async fn live_ready_and_health_answer_json() {
 async fn metrics_count_requests_and_their_durations() {
     let stub = Stub::ok().await;
     let gw = start_gateway(stub.url(), enforce).await;
-    assert_eq!(gw.post_json("/v1/chat/completions", &chat("hi")).await.status, 200);
-    assert_eq!(gw.post_json("/v1/chat/completions", &chat(CARD)).await.status, 403);
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat("hi"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat(CARD))
+            .await
+            .status,
+        403
+    );
 
     let metrics = gw.get("/__haechi/metrics").await;
 
@@ -290,14 +324,28 @@ async fn ready_fails_closed_when_the_probe_says_not_ready() {
 async fn a_non_loopback_bind_needs_the_flag_and_then_tls_or_a_trusted_terminator() {
     let mut setup = Setup::new("http://127.0.0.1:9");
     setup.host = "0.0.0.0".into();
-    let refused = setup.bind().await.err().expect("bound without --allow-remote-bind");
-    assert!(matches!(refused, ServeError::RemoteBindRefused(_)), "{refused}");
+    let refused = setup
+        .bind()
+        .await
+        .err()
+        .expect("bound without --allow-remote-bind");
+    assert!(
+        matches!(refused, ServeError::RemoteBindRefused(_)),
+        "{refused}"
+    );
 
     let mut setup = Setup::new("http://127.0.0.1:9");
     setup.host = "0.0.0.0".into();
     setup.allow_remote_bind = true;
-    let refused = setup.bind().await.err().expect("bound plaintext beyond loopback");
-    assert!(matches!(refused, ServeError::PlaintextRemoteBind(_)), "{refused}");
+    let refused = setup
+        .bind()
+        .await
+        .err()
+        .expect("bound plaintext beyond loopback");
+    assert!(
+        matches!(refused, ServeError::PlaintextRemoteBind(_)),
+        "{refused}"
+    );
 }
 
 /// A self-signed certificate for `localhost`, written into the setup's dir as proxy.tls.
@@ -315,7 +363,11 @@ fn with_tls(setup: Setup) -> (Setup, CertificateDer<'static>) {
     (setup.patch(move |c| set(c, "proxy.tls", tls)), der)
 }
 
-async fn https_post(addr: std::net::SocketAddr, trust: CertificateDer<'static>, body: &Value) -> (u16, Value) {
+async fn https_post(
+    addr: std::net::SocketAddr,
+    trust: CertificateDer<'static>,
+    body: &Value,
+) -> (u16, Value) {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(trust).unwrap();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -457,9 +509,10 @@ async fn a_request_in_flight_at_shutdown_completes_and_the_drain_is_clean() {
     })
     .await;
     let addr = gw.addr;
-    let request = tokio::spawn(async move {
-        send(addr, Method::POST, "/v1/chat/completions", &[], "{}").await
-    });
+    let request =
+        tokio::spawn(
+            async move { send(addr, Method::POST, "/v1/chat/completions", &[], "{}").await },
+        );
     stub.wait_requests(1).await;
 
     let started = Instant::now();
@@ -469,7 +522,10 @@ async fn a_request_in_flight_at_shutdown_completes_and_the_drain_is_clean() {
     assert_eq!(drain, Drain::Clean);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["late"], true);
-    assert!(started.elapsed() < Duration::from_secs(8), "drain waited for the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "drain waited for the grace period"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,14 +541,19 @@ async fn an_idle_keep_alive_connection_does_not_hold_shutdown() {
         .await
         .unwrap();
     let mut buffer = [0u8; 1024];
-    let n = tokio::io::AsyncReadExt::read(&mut idle, &mut buffer).await.unwrap();
+    let n = tokio::io::AsyncReadExt::read(&mut idle, &mut buffer)
+        .await
+        .unwrap();
     assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));
 
     let started = Instant::now();
     let drain = gw.stop().await;
 
     assert_eq!(drain, Drain::Clean);
-    assert!(started.elapsed() < Duration::from_secs(5), "idle socket held shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "idle socket held shutdown"
+    );
     let rest = read_until_close(&mut idle, Duration::from_secs(5)).await;
     assert!(rest.closed, "the idle connection was left open");
 }
@@ -524,8 +585,14 @@ async fn a_stuck_request_is_forced_closed_after_the_grace_period() {
     let elapsed = started.elapsed();
 
     assert_eq!(drain, Drain::Forced);
-    assert!(elapsed >= Duration::from_millis(500), "forced before the grace: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(5), "forced long after the grace: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(500),
+        "forced before the grace: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "forced long after the grace: {elapsed:?}"
+    );
     gw.writer.shutdown();
 }
 
@@ -548,8 +615,14 @@ async fn a_forced_drain_closes_the_stuck_connection() {
     assert_eq!(gw.stop().await, Drain::Forced);
 
     let outcome = read_until_close(&mut client, Duration::from_secs(5)).await;
-    assert!(outcome.closed, "the client connection outlived the forced drain");
-    wait_for("the upstream call to be cancelled", || stub.handlers_cancelled() == 1).await;
+    assert!(
+        outcome.closed,
+        "the client connection outlived the forced drain"
+    );
+    wait_for("the upstream call to be cancelled", || {
+        stub.handlers_cancelled() == 1
+    })
+    .await;
 }
 
 /// Wait until a fresh connection to `addr` is refused.
@@ -560,12 +633,81 @@ async fn wait_for_async_refusal(addr: std::net::SocketAddr) {
             Err(_) => return,
             Ok(mut stream) => {
                 // Accepted by a listener that is going away: it must not be served.
-                let _ = stream.write_all(b"GET /__haechi/live HTTP/1.1\r\nHost: gw\r\n\r\n").await;
+                let _ = stream
+                    .write_all(b"GET /__haechi/live HTTP/1.1\r\nHost: gw\r\n\r\n")
+                    .await;
                 let outcome = read_until_close(&mut stream, Duration::from_millis(200)).await;
                 assert_eq!(outcome.status(), None, "served a connection after shutdown");
             }
         }
-        assert!(Instant::now() < deadline, "new connections still accepted after shutdown");
+        assert!(
+            Instant::now() < deadline,
+            "new connections still accepted after shutdown"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_tls_client_is_disconnected_after_the_headers_timeout() {
+    let stub = Stub::ok().await;
+    let (setup, _trust) = with_tls(Setup::new(stub.url()).patch(|c| {
+        enforce(c);
+        set(c, "limits.headersTimeoutMs", json!(300));
+    }));
+    let gw = setup.bind().await.unwrap().serve();
+
+    let started = Instant::now();
+    let outcome = raw_exchange(gw.addr, b"", PROMPTLY).await;
+
+    assert!(
+        outcome.closed,
+        "a client that never handshakes kept its connection"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "BUG: the TLS listener offers h2 by ALPN, but every HTTP/2 request is refused 400 haechi_invalid_proxy_target"]
+async fn an_https_client_negotiating_h2_is_served() {
+    let stub = Stub::ok().await;
+    let (setup, trust) = with_tls(Setup::new(stub.url()).patch(enforce));
+    let gw = setup.bind().await.unwrap().serve();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trust).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(gw.addr).await.unwrap();
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = Request::post("https://localhost/v1/chat/completions")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    let response = within(PROMPTLY, "the h2 response", sender.send_request(request))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(stub.count(), 1);
 }

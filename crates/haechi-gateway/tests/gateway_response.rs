@@ -74,7 +74,8 @@ fn crc32_matches_the_known_check_value() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enforce_redacts_an_email_in_the_json_response() {
-    let stub = Stub::start(|_| StubReply::json(200, &answer_with(&format!("write to {EMAIL}")))).await;
+    let stub =
+        Stub::start(|_| StubReply::json(200, &answer_with(&format!("write to {EMAIL}")))).await;
     let gw = start_gateway(stub.url(), protect_responses).await;
 
     let reply = gw.post_json("/v1/chat/completions", &chat("hello")).await;
@@ -85,16 +86,29 @@ async fn enforce_redacts_an_email_in_the_json_response() {
     let events = gw.audit_events();
     let response_event = events
         .iter()
-        .find(|e| e["operation"].as_str().unwrap_or("").starts_with("response:"))
+        .find(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("response:")
+        })
         .expect("no response protect event");
     assert_eq!(response_event["summary"]["byType"]["email"], 1);
     // The request's and the response's events share one correlation id.
     let request_event = events
         .iter()
-        .find(|e| e["operation"].as_str().unwrap_or("").starts_with("request:"))
+        .find(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("request:")
+        })
         .unwrap();
     assert!(request_event["correlationId"].is_string());
-    assert_eq!(request_event["correlationId"], response_event["correlationId"]);
+    assert_eq!(
+        request_event["correlationId"],
+        response_event["correlationId"]
+    );
     assert!(!gw.audit_text().contains(EMAIL));
 }
 
@@ -102,7 +116,8 @@ async fn enforce_redacts_an_email_in_the_json_response() {
 async fn report_only_response_protection_leaves_the_body_and_audits() {
     let upstream_body = answer_with(&format!("write to {EMAIL}")).to_string();
     let stub_body = upstream_body.clone();
-    let stub = Stub::start(move |_| StubReply::raw(200, "application/json", stub_body.clone())).await;
+    let stub =
+        Stub::start(move |_| StubReply::raw(200, "application/json", stub_body.clone())).await;
     let gw = start_gateway(stub.url(), |c| {
         protect_responses(c);
         set(c, "responseProtection.mode", json!("report-only"));
@@ -116,7 +131,12 @@ async fn report_only_response_protection_leaves_the_body_and_audits() {
     let events = gw.audit_events();
     let response_event = events
         .iter()
-        .find(|e| e["operation"].as_str().unwrap_or("").starts_with("response:"))
+        .find(|e| {
+            e["operation"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("response:")
+        })
         .unwrap();
     assert_eq!(response_event["mode"], "report-only");
     assert_eq!(response_event["summary"]["byType"]["email"], 1);
@@ -126,7 +146,11 @@ async fn report_only_response_protection_leaves_the_body_and_audits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_closed_refuses_uninspectable_responses_with_502() {
     let cases: [(&str, StubReplyFn, &str); 3] = [
-        ("non-json", || StubReply::raw(200, "text/plain", "plain words"), "non_json_response"),
+        (
+            "non-json",
+            || StubReply::raw(200, "text/plain", "plain words"),
+            "non_json_response",
+        ),
         (
             "invalid-json",
             || StubReply::raw(200, "application/json", "{\"broken\": "),
@@ -155,9 +179,15 @@ async fn fail_closed_refuses_uninspectable_responses_with_502() {
         assert_eq!(blocked[0]["reason"], reason);
         assert_eq!(blocked[0]["blocked"], true);
         let metrics = gw.metrics_text();
-        assert!(metrics.contains("haechi_response_unprotected_total 1"), "{name}: {metrics}");
+        assert!(
+            metrics.contains("haechi_response_unprotected_total 1"),
+            "{name}: {metrics}"
+        );
         assert!(metrics.contains("haechi_blocks_total 1"), "{name}");
-        assert!(metrics.contains(r#"decision="response_unprotected_blocked""#), "{name}");
+        assert!(
+            metrics.contains(r#"decision="response_unprotected_blocked""#),
+            "{name}"
+        );
     }
 }
 
@@ -166,7 +196,11 @@ type StubReplyFn = fn() -> StubReply;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_mode_allow_relays_uninspectable_responses_and_audits_them() {
     let cases: [(&str, StubReplyFn, &str); 2] = [
-        ("non-json", || StubReply::raw(200, "text/plain", "plain words"), "non_json_response"),
+        (
+            "non-json",
+            || StubReply::raw(200, "text/plain", "plain words"),
+            "non_json_response",
+        ),
         (
             "invalid-json",
             || StubReply::raw(200, "application/json", "{\"broken\": "),
@@ -189,7 +223,9 @@ async fn failure_mode_allow_relays_uninspectable_responses_and_audits_them() {
         assert_eq!(allowed.len(), 1, "{name}");
         assert_eq!(allowed[0]["reason"], reason);
         assert_eq!(allowed[0]["blocked"], false);
-        assert!(gw.metrics_text().contains("haechi_response_unprotected_total 1"));
+        assert!(gw
+            .metrics_text()
+            .contains("haechi_response_unprotected_total 1"));
     }
 }
 
@@ -241,7 +277,8 @@ fn assert_readable_gzip_relay(reply: &Reply, plain: &[u8]) {
 async fn allow_compressed_relays_a_gzip_response_the_client_can_read() {
     let plain = br#"{"ok":true}"#;
     let stub = Stub::start(move |_| {
-        StubReply::raw(200, "application/json", gzip_stored(plain)).header("content-encoding", "gzip")
+        StubReply::raw(200, "application/json", gzip_stored(plain))
+            .header("content-encoding", "gzip")
     })
     .await;
     let gw = start_gateway(stub.url(), |c| {
@@ -262,7 +299,8 @@ async fn allow_compressed_relays_a_gzip_response_the_client_can_read() {
 async fn unprotected_path_relays_a_gzip_response_the_client_can_read() {
     let plain = br#"{"ok":true}"#;
     let stub = Stub::start(move |_| {
-        StubReply::raw(200, "application/json", gzip_stored(plain)).header("content-encoding", "gzip")
+        StubReply::raw(200, "application/json", gzip_stored(plain))
+            .header("content-encoding", "gzip")
     })
     .await;
     let gw = start_gateway(stub.url(), enforce).await;
@@ -279,7 +317,11 @@ async fn the_upstream_is_asked_for_an_identity_encoded_body() {
     let gw = start_gateway(stub.url(), protect_responses).await;
 
     let reply = gw
-        .post_with("/v1/chat/completions", &[("accept-encoding", "gzip, br")], &json!({}))
+        .post_with(
+            "/v1/chat/completions",
+            &[("accept-encoding", "gzip, br")],
+            &json!({}),
+        )
         .await;
 
     assert_eq!(reply.status, 200);
@@ -336,7 +378,9 @@ async fn an_oversized_response_is_refused_when_response_protection_is_off() {
 
     assert_eq!(reply.status, 502, "{}", reply.text());
     assert_eq!(reply.error(), "haechi_response_too_large");
-    assert!(gw.metrics_text().contains("haechi_response_stream_truncated_total 1"));
+    assert!(gw
+        .metrics_text()
+        .contains("haechi_response_stream_truncated_total 1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,7 +399,10 @@ async fn a_blocked_response_is_refused_with_502() {
     let events = gw.audit_events();
     let event = events.iter().find(|e| e["id"] == audit_id).unwrap();
     assert_eq!(event["blocked"], true);
-    assert!(event["operation"].as_str().unwrap().starts_with("response:"));
+    assert!(event["operation"]
+        .as_str()
+        .unwrap()
+        .starts_with("response:"));
     assert!(gw.metrics_text().contains(r#"decision="response_blocked""#));
     assert!(!gw.audit_text().contains(CARD));
 }
@@ -374,13 +421,19 @@ async fn detokenize_restores_only_the_tokens_this_request_was_issued() {
     .await;
     let gw = start_gateway(stub.url(), |c| {
         protect_responses(c);
-        set(c, "policy.actions", json!({"email": "tokenize", "card": "block"}));
+        set(
+            c,
+            "policy.actions",
+            json!({"email": "tokenize", "card": "block"}),
+        );
         set(c, "tokenVault.detokenizeResponses", json!(true));
     })
     .await;
 
     // First request: its token becomes the "foreign" token of the second one.
-    let first = gw.post_json("/v1/chat/completions", &chat(OTHER_EMAIL)).await;
+    let first = gw
+        .post_json("/v1/chat/completions", &chat(OTHER_EMAIL))
+        .await;
     assert_eq!(first.status, 200, "{}", first.text());
     let first_seen = stub.last().text();
     assert!(!first_seen.contains(OTHER_EMAIL));
@@ -395,8 +448,16 @@ async fn detokenize_restores_only_the_tokens_this_request_was_issued() {
     let seen = stub.last().text();
     assert!(!seen.contains(EMAIL), "the model saw the plaintext: {seen}");
     let body = second.json();
-    assert_eq!(body["echo"], format!("mine is {EMAIL}"), "own token not restored");
-    assert_eq!(body["other"], format!("earlier {foreign}"), "a foreign token was restored");
+    assert_eq!(
+        body["echo"],
+        format!("mine is {EMAIL}"),
+        "own token not restored"
+    );
+    assert_eq!(
+        body["other"],
+        format!("earlier {foreign}"),
+        "a foreign token was restored"
+    );
     assert!(!second.text().contains(OTHER_EMAIL));
     let audit = gw.audit_text();
     assert!(!audit.contains(EMAIL) && !audit.contains(OTHER_EMAIL));
@@ -441,7 +502,10 @@ async fn ollama_chat_streams_unless_stream_false() {
     assert_eq!(stub.count(), 0);
 
     let buffered = gw
-        .post_json("/api/chat", &json!({"model": "llama3", "messages": [], "stream": false}))
+        .post_json(
+            "/api/chat",
+            &json!({"model": "llama3", "messages": [], "stream": false}),
+        )
         .await;
     assert_eq!(buffered.status, 200, "{}", buffered.text());
     assert_eq!(stub.count(), 1);
@@ -492,7 +556,11 @@ async fn pass_through_relays_an_sse_body_as_it_arrives() {
     let (sender, receiver) = mpsc::unbounded_channel::<Bytes>();
     let receiver = Arc::new(Mutex::new(Some(receiver)));
     let stub = Stub::start(move |_| {
-        let receiver = receiver.lock().unwrap().take().expect("one streaming request");
+        let receiver = receiver
+            .lock()
+            .unwrap()
+            .take()
+            .expect("one streaming request");
         StubReply::raw(200, "text/event-stream", "").body(StubBody::Channel(receiver))
     })
     .await;
@@ -521,7 +589,9 @@ async fn pass_through_relays_an_sse_body_as_it_arrives() {
         .unwrap();
     assert_eq!(frame.into_data().unwrap(), first);
 
-    sender.send(Bytes::from_static(b"data: [DONE]\n\n")).unwrap();
+    sender
+        .send(Bytes::from_static(b"data: [DONE]\n\n"))
+        .unwrap();
     drop(sender);
     let rest = within(PROMPTLY, "the rest of the stream", body.collect())
         .await
@@ -572,15 +642,24 @@ async fn pass_through_cuts_a_stream_over_max_bytes() {
         }
     };
 
-    assert!(ended_in_error, "the stream ended cleanly after {received} bytes");
-    assert!(received <= 200, "{received} bytes relayed past the 200-byte cap");
+    assert!(
+        ended_in_error,
+        "the stream ended cleanly after {received} bytes"
+    );
+    assert!(
+        received <= 200,
+        "{received} bytes relayed past the 200-byte cap"
+    );
     wait_for("the truncation metric", || {
         gw.metrics_text()
             .contains("haechi_response_stream_truncated_total 1")
     })
     .await;
     // The upstream stream was abandoned, not read to its end.
-    wait_for("the upstream body to be dropped", || stub.bodies_abandoned() == 1).await;
+    wait_for("the upstream body to be dropped", || {
+        stub.bodies_abandoned() == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -604,7 +683,10 @@ async fn a_client_leaving_a_pass_through_stream_tears_down_the_upstream() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(frame.into_data().unwrap(), Bytes::from_static(b"data: first\n\n"));
+    assert_eq!(
+        frame.into_data().unwrap(),
+        Bytes::from_static(b"data: first\n\n")
+    );
     assert_eq!(stub.bodies_abandoned(), 0);
 
     drop(body); // the client goes away mid-stream

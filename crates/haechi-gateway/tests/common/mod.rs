@@ -785,7 +785,10 @@ impl Reply {
 
     /// The `error` code of a JSON error body.
     pub fn error(&self) -> String {
-        self.json()["error"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
