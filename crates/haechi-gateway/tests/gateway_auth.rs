@@ -729,3 +729,41 @@ async fn a_mixed_run_leaves_a_valid_chain_with_one_correlation_id_per_request() 
     }
     assert!(!audit.contains(&CARD.replace(' ', "")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let stub = Stub::ok().await;
+    let gw = start_gateway(stub.url(), bearer).await;
+    let issued = gw.add_token("user", &[], &[]);
+
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let header = format!("{scheme}   {}", issued.token);
+        let reply = gw
+            .post_with(
+                "/v1/chat/completions",
+                &[("authorization", &header)],
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.text());
+    }
+    // Another scheme is no bearer token at all.
+    let basic = gw
+        .post_with(
+            "/v1/chat/completions",
+            &[("authorization", "Basic dXNlcjpwdw==")],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(basic.status, 401);
+    assert_eq!(gw.decisions("auth_denied")[0]["reason"], "no_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_cannot_be_widened_into_forward_headers() {
+    let mut setup = Setup::new("http://127.0.0.1:9");
+    let mut doc = setup.config_json();
+    set(&mut doc, "auth.provider", json!("bearer"));
+    set(&mut doc, "target.forwardHeaders", json!(["authorization"]));
+    assert!(haechi_core::config::load_config_str(&doc.to_string(), &|_| None).is_err());
+}

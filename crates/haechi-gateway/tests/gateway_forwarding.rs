@@ -753,3 +753,14 @@ async fn concurrent_requests_each_get_their_own_answer() {
     assert_eq!(stub.count(), 16);
     assert_eq!(gw.gateway.in_flight(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_on_target_upstream_is_replaced_by_the_request_path_as_in_the_reference() {
+    let stub = Stub::ok().await;
+    let gw = start_gateway(format!("{}/base/prefix", stub.url()), enforce).await;
+
+    let reply = gw.post_json("/v1/chat/completions?q=1", &json!({})).await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(stub.last().target, "/v1/chat/completions?q=1");
+}

@@ -719,3 +719,35 @@ async fn pass_through_relays_a_gzip_stream_the_client_can_read() {
     assert_eq!(reply.status, 200);
     assert_readable_gzip_relay(&reply, plain);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detokenize_works_on_a_response_that_protection_also_rewrote() {
+    let stub = Stub::start(|request| {
+        let content = request.json()["messages"][0]["content"].clone();
+        StubReply::json(
+            200,
+            &json!({"echo": content, "extra": format!("call {PHONE}")}),
+        )
+    })
+    .await;
+    let gw = start_gateway(stub.url(), |c| {
+        protect_responses(c);
+        set(
+            c,
+            "policy.actions",
+            json!({"email": "tokenize", "card": "block"}),
+        );
+        set(c, "tokenVault.detokenizeResponses", json!(true));
+    })
+    .await;
+
+    let reply = gw
+        .post_json("/v1/chat/completions", &chat(&format!("mine is {EMAIL}")))
+        .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["echo"], format!("mine is {EMAIL}"));
+    assert!(!body["extra"].as_str().unwrap().contains(PHONE), "{body}");
+    assert!(!stub.last().text().contains(EMAIL));
+}
