@@ -87,12 +87,13 @@ impl Scope {
     }
 }
 
-/// Decrements the in-flight count however the request ends.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicU64);
+/// One admitted request in `limits.maxInFlight`: released when dropped, which for a streamed
+/// response is when its body ends or the client goes away.
+pub(crate) struct InFlight(Arc<Gateway>);
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -107,7 +108,7 @@ impl Gateway {
 
         let max_in_flight = self.config.limits.max_in_flight;
         let previous = self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let _in_flight = InFlight(&self.in_flight);
+        let mut in_flight = Some(InFlight(Arc::clone(&self)));
         if max_in_flight > 0 && previous >= max_in_flight {
             self.metrics.inc(Counter::Overloaded);
             let retry_after = self.config.limits.shutdown_grace_ms.div_ceil(1000).max(1);
@@ -132,7 +133,13 @@ impl Gateway {
         let correlation_id = uuid::Uuid::new_v4().to_string();
         let mut route_id = UNKNOWN_ROUTE;
         let response = match self
-            .proxy(request, correlation_id.clone(), started, &mut route_id)
+            .proxy(
+                request,
+                correlation_id,
+                started,
+                &mut route_id,
+                &mut in_flight,
+            )
             .await
         {
             Ok(response) => response,
@@ -149,9 +156,10 @@ impl Gateway {
         correlation_id: String,
         started: Instant,
         route_id: &mut &'static str,
+        in_flight: &mut Option<InFlight>,
     ) -> Result<Response<Body>, Refusal> {
         let (head, body) = request.into_parts();
-        let (path, path_and_query) = origin_form(&head.uri)?;
+        let (path, path_and_query) = origin_form(&head.uri, head.version)?;
         let route = self.adapter.classify(&path);
         *route_id = route.id;
         let mut scope = Scope {
@@ -250,7 +258,8 @@ impl Gateway {
                         .request(scope.route.id, self.request_mode, "forwarded");
                     let forwarded = if body.is_empty() { Bytes::new() } else { body };
                     let upstream = self.send_upstream(&scope, &head, forwarded).await?;
-                    Ok(response::pass_through_stream(self, upstream, &scope))
+                    let stream = response::pass_through_stream(self, upstream, &scope);
+                    Ok(stream.map(|body| response::hold_while_streaming(body, in_flight.take())))
                 }
                 _ => {
                     self.metrics
@@ -440,9 +449,10 @@ impl Gateway {
 }
 
 /// The request target as an origin-form path (dot segments resolved as a URL parser does) and
-/// the path with its query. Absolute and authority forms are refused: the gateway only ever
-/// talks to `target.upstream`.
-fn origin_form(uri: &http::Uri) -> Result<(String, String), Refusal> {
+/// the path with its query. HTTP/1 absolute and authority forms are refused: the gateway only
+/// ever talks to `target.upstream`. (HTTP/2 always carries `:scheme`/`:authority`; only its
+/// `:path` names the target.)
+fn origin_form(uri: &http::Uri, version: http::Version) -> Result<(String, String), Refusal> {
     let refuse = || {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -451,7 +461,9 @@ fn origin_form(uri: &http::Uri) -> Result<(String, String), Refusal> {
         )
     };
     let raw = uri.path_and_query().map_or("/", |pq| pq.as_str());
-    if uri.scheme().is_some() || uri.authority().is_some() || raw.starts_with("//") {
+    let absolute =
+        version < http::Version::HTTP_2 && (uri.scheme().is_some() || uri.authority().is_some());
+    if absolute || raw.starts_with("//") {
         return Err(refuse());
     }
     let resolved = TARGET_BASE

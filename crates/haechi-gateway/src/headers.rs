@@ -20,10 +20,9 @@ const FORWARDED_REQUEST_HEADERS: [&str; 9] = [
     "accept-language",
 ];
 
-/// Response headers that describe the upstream connection or the upstream's body encoding,
-/// not what the gateway sends.
-const DROPPED_RESPONSE_HEADERS: [&str; 9] = [
-    "content-encoding",
+/// Response headers that describe the upstream connection, not what the gateway sends. The
+/// body's `content-encoding` stays on a relayed body (the bytes are relayed as they came).
+const DROPPED_RESPONSE_HEADERS: [&str; 8] = [
     "content-length",
     "transfer-encoding",
     "connection",
@@ -90,9 +89,11 @@ pub fn sanitize_response_headers(headers: &mut HeaderMap) {
     }
 }
 
-/// Headers for a body the gateway rewrote: JSON, no stale validators, not cacheable.
+/// Headers for a body the gateway rewrote: JSON, identity-encoded, no stale validators, not
+/// cacheable.
 pub fn rewritten_json_headers(headers: &mut HeaderMap) {
     sanitize_response_headers(headers);
+    headers.remove(http::header::CONTENT_ENCODING);
     for name in BODY_VALIDATOR_HEADERS {
         headers.remove(name);
     }

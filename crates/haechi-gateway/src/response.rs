@@ -20,7 +20,7 @@ use haechi_core::vocab::Direction;
 
 use crate::body::{declared_length, read_capped, ReadError};
 use crate::gateway::{run_blocking, Gateway};
-use crate::handler::Scope;
+use crate::handler::{InFlight, Scope};
 use crate::headers::{rewritten_json_headers, sanitize_response_headers};
 use crate::metrics::Counter;
 use crate::reply::{full, internal_error, json, Body, Refusal};
@@ -61,6 +61,15 @@ pub(crate) fn pass_through_stream(
         })
         .boxed();
     Response::from_parts(parts, body)
+}
+
+/// Keep `guard` (the request's in-flight slot) until the streamed body ends or is dropped.
+pub(crate) fn hold_while_streaming(body: Body, guard: Option<InFlight>) -> Body {
+    body.map_frame(move |frame| {
+        let _held = &guard;
+        frame
+    })
+    .boxed()
 }
 
 /// Why a response could not be inspected (the `reason` codes of the reference).

@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::gateway::Gateway;
@@ -150,10 +151,14 @@ impl BoundGateway {
         builder.http2().timer(TokioTimer::new());
         let handshake_timeout = headers_timeout.unwrap_or(DEFAULT_HEADERS_TIMEOUT);
         let graceful = GracefulShutdown::new();
+        // Every connection task, so the ones still running when the grace period ends can be
+        // aborted (finished ones are reaped as the loop goes).
+        let mut connections = JoinSet::new();
 
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = self.listener.accept() => {
                     let stream = match accepted {
                         Ok((stream, _)) => stream,
@@ -164,13 +169,17 @@ impl BoundGateway {
                             continue;
                         }
                     };
-                    self.spawn_connection(stream, &builder, &graceful, handshake_timeout);
+                    self.spawn_connection(stream, &builder, &graceful, handshake_timeout, &mut connections);
                 }
                 () = &mut shutdown => break,
             }
         }
         drop(self.listener);
-        match tokio::time::timeout(grace, graceful.shutdown()).await {
+        let drained = tokio::time::timeout(grace, graceful.shutdown()).await;
+        // Connections still being set up (TLS handshakes) are not watched by `graceful`.
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+        match drained {
             Ok(()) => Drain::Clean,
             Err(_) => Drain::Forced,
         }
@@ -182,6 +191,7 @@ impl BoundGateway {
         builder: &auto::Builder<TokioExecutor>,
         graceful: &GracefulShutdown,
         handshake_timeout: Duration,
+        connections: &mut JoinSet<()>,
     ) {
         let _ = stream.set_nodelay(true);
         let gateway = Arc::clone(&self.gateway);
@@ -195,7 +205,7 @@ impl BoundGateway {
                     .serve_connection(TokioIo::new(stream), service)
                     .into_owned();
                 let connection = graceful.watch(connection);
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let _ = connection.await;
                 });
             }
@@ -203,7 +213,7 @@ impl BoundGateway {
                 let acceptor = acceptor.clone();
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let handshake =
                         tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                     let Ok(Ok(stream)) = handshake.await else {

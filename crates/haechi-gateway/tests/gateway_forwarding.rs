@@ -651,7 +651,6 @@ async fn an_upstream_redirect_is_relayed_not_followed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: every HTTP/2 request is refused 400 haechi_invalid_proxy_target (h2 :scheme/:authority read as an absolute target)"]
 async fn http2_prior_knowledge_clients_are_served() {
     let stub = Stub::echo().await;
     let gw = start_gateway(stub.url(), enforce).await;

@@ -1,7 +1,17 @@
 use super::*;
 
 fn target(raw: &str) -> Result<(String, String), Refusal> {
-    origin_form(&raw.parse::<http::Uri>().unwrap())
+    origin_form(&raw.parse::<http::Uri>().unwrap(), http::Version::HTTP_11)
+}
+
+#[test]
+fn http2_targets_are_their_path() {
+    let uri: http::Uri = "https://gateway.local/v1/chat/completions?x=1"
+        .parse()
+        .unwrap();
+    let (path, path_and_query) = origin_form(&uri, http::Version::HTTP_2).unwrap();
+    assert_eq!(path, "/v1/chat/completions");
+    assert_eq!(path_and_query, "/v1/chat/completions?x=1");
 }
 
 #[test]
