@@ -4,8 +4,8 @@ scripts/e2e.sh starts everything and sets:
   HAECHI_E2E_GATEWAY            openai-compatible gateway (enforce, llm-redact + secrets-only,
                                 streaming pass-through, response protection enforce)
   HAECHI_E2E_ANTHROPIC_GATEWAY  the same config with target.type "anthropic"
-  HAECHI_E2E_TOKENIZE_GATEWAY   openai-compatible, email tokenized, responses detokenized,
-                                streaming inspect
+  HAECHI_E2E_TOKENIZE_GATEWAY   openai-compatible, email tokenized, responses detokenized
+  HAECHI_E2E_INSPECT_GATEWAY    the tokenize config with streaming.requestMode "inspect"
   HAECHI_E2E_STUB               the stub upstream (started with --record) behind all of them
   HAECHI_E2E_STANDIN=1          the "gateways" are plain nginx proxies: protection checks skip
 """
@@ -44,6 +44,11 @@ def anthropic_gateway_url() -> str:
 @pytest.fixture(scope="session")
 def tokenize_gateway_url() -> str:
     return _require("HAECHI_E2E_TOKENIZE_GATEWAY")
+
+
+@pytest.fixture(scope="session")
+def inspect_gateway_url() -> str:
+    return _require("HAECHI_E2E_INSPECT_GATEWAY")
 
 
 @pytest.fixture(scope="session")

@@ -135,8 +135,8 @@ def test_tokens_reach_the_upstream_and_come_back_as_the_original(tokenize_client
     assert completion.choices[0].message.content == f"Case {nonce}: contact {EMAIL} about it."
 
 
-def test_an_inspected_stream_still_parses_and_is_protected(tokenize_client, stub, nonce):
-    stream = tokenize_client.chat.completions.create(
+def test_an_inspected_stream_still_parses_and_is_protected(inspect_gateway_url, stub, nonce):
+    stream = make_client(inspect_gateway_url).chat.completions.create(
         model="gpt-4o-mini",
         messages=ask(b64(f"Ref {nonce}: mail {UPSTREAM_EMAIL} now please")),
         extra_headers={"x-stub-echo": "b64"},
