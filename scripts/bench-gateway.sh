@@ -145,10 +145,11 @@ install_missing() {
 install_missing
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [[ ${SKIP_BUILD:-0} != 1 && -z ${HAECHI_BIN:-} ]]; then
-  log "building release binaries (cargo build --release -p haechi-cli -p haechi-gateway --example stub_upstream)"
-  (cd "$ROOT" && cargo build --release -q -p haechi-cli -p haechi-gateway --example stub_upstream) ||
-    die "cargo build failed"
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+  build=(-p haechi-gateway --example stub_upstream)
+  [[ -n ${HAECHI_BIN:-} ]] || build=(-p haechi-cli "${build[@]}")
+  log "building release binaries (cargo build --release ${build[*]})"
+  (cd "$ROOT" && cargo build --release -q "${build[@]}") || die "cargo build failed"
 fi
 HAECHI=${HAECHI_BIN:-$CARGO_TARGET_DIR/release/haechi}
 STUB=${STUB_BIN:-$CARGO_TARGET_DIR/release/examples/stub_upstream}
@@ -328,7 +329,7 @@ protection_check() {
     --data-binary @"$TMP/body.json" "http://127.0.0.1:$3/v1/chat/completions") || status=000
   curl -s "http://127.0.0.1:$RECORD_PORT/__stub/last" >"$TMP/$1.last" || true
   python3 - "$2" "$status" "$TMP/$1.last" "$EMAIL" "$PHONE" "$SECRET_VALUE" <<'EOF'
-import json, sys
+import json, re, sys
 name, status, last_path, *originals = sys.argv[1:]
 try:
     body = json.load(open(last_path))["body"]
@@ -337,7 +338,7 @@ except Exception:
     sys.exit(0)
 leaked = [label for label, value in zip(("email", "phone", "secret"), originals) if value in body]
 markers = sum(body.count(m) for m in ("[REDACTED:", "[TOKEN:", "[HAECHI_ENC:"))
-masked = body.count("**")
+masked = len(re.findall(r"\*{3,}", body))
 print(f"  {name}: HTTP {status}; upstream got {len(body)} bytes, {markers} markers, "
       f"{masked} masked runs; originals still present: {', '.join(leaked) or 'none'}")
 EOF
@@ -451,6 +452,9 @@ for i in "${!LABELS[@]}"; do
   printf '%-58s %6s %11s %10s %9s %7s %11s\n' "${LABELS[$i]}" "${CONNS[$i]}" "${RPS[$i]}" "${P99[$i]}" "${NON2XX[$i]}" "${ERRS[$i]}" "$pct"
 done
 echo "(% of nginx: against nginx -> stub at the same number of connections)"
+if [[ $GATEWAY_KIND == haechi ]]; then
+  echo "(every haechi config: preset llm-redact, responseProtection on in report-only, audit file with default fsync)"
+fi
 echo
 echo "Memory (RSS):"
 printf '%-52s after %s connections %s (master + workers)\n' "nginx -> stub" "$HIGH_CONNECTIONS" "$(mib "$NGINX_HIGH_RSS")"
