@@ -1,0 +1,75 @@
+"""Shared fixtures for the end-to-end checks: real SDK clients -> haechi proxy -> stub upstream.
+
+scripts/e2e.sh starts everything and sets:
+  HAECHI_E2E_GATEWAY            openai-compatible gateway (enforce, llm-redact + secrets-only,
+                                streaming pass-through, response protection enforce)
+  HAECHI_E2E_ANTHROPIC_GATEWAY  the same config with target.type "anthropic"
+  HAECHI_E2E_TOKENIZE_GATEWAY   openai-compatible, email tokenized, responses detokenized
+  HAECHI_E2E_INSPECT_GATEWAY    the tokenize config with streaming.requestMode "inspect"
+  HAECHI_E2E_STUB               the stub upstream (started with --record) behind all of them
+  HAECHI_E2E_STANDIN=1          the "gateways" are plain nginx proxies: protection checks skip
+"""
+
+import os
+import random
+import string
+
+import pytest
+
+from support import Stub
+
+
+def _url(name: str):
+    value = os.environ.get(name, "").strip().rstrip("/")
+    return value or None
+
+
+def _require(name: str) -> str:
+    url = _url(name)
+    if url is None:
+        pytest.skip(f"{name} is not set: run scripts/e2e.sh")
+    return url
+
+
+@pytest.fixture(scope="session")
+def gateway_url() -> str:
+    return _require("HAECHI_E2E_GATEWAY")
+
+
+@pytest.fixture(scope="session")
+def anthropic_gateway_url() -> str:
+    return _require("HAECHI_E2E_ANTHROPIC_GATEWAY")
+
+
+@pytest.fixture(scope="session")
+def tokenize_gateway_url() -> str:
+    return _require("HAECHI_E2E_TOKENIZE_GATEWAY")
+
+
+@pytest.fixture(scope="session")
+def inspect_gateway_url() -> str:
+    return _require("HAECHI_E2E_INSPECT_GATEWAY")
+
+
+@pytest.fixture(scope="session")
+def stub() -> Stub:
+    return Stub(_require("HAECHI_E2E_STUB"))
+
+
+@pytest.fixture(scope="session")
+def protecting() -> bool:
+    """False when a plain proxy stands in for the gateway (tests the harness, not Haechi)."""
+    return os.environ.get("HAECHI_E2E_STANDIN") != "1"
+
+
+@pytest.fixture
+def protection(protecting):
+    """Use in a test that only makes sense against the real gateway."""
+    if not protecting:
+        pytest.skip("a stand-in proxy does not protect")
+
+
+@pytest.fixture
+def nonce() -> str:
+    # Letters only: a digit run could itself look like a phone or an id to the detector.
+    return "".join(random.choices(string.ascii_lowercase, k=16))
