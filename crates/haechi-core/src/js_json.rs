@@ -38,6 +38,29 @@ pub fn js_key_cmp(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+/// Append `"key":value` with the value in canonical form (for renderers that order members
+/// themselves).
+pub fn write_canonical_member(out: &mut String, key: &str, value: &Value) {
+    push_string(out, key);
+    out.push(':');
+    write_value(out, value, KeyOrder::Sorted);
+}
+
+/// Append `JSON.stringify(map)`.
+pub fn write_line_object(out: &mut String, map: &Map<String, Value>) {
+    write_object(out, map, KeyOrder::Insertion);
+}
+
+/// Append any JSON value as `JSON.stringify` writes it.
+pub fn write_line_value(out: &mut String, value: &Value) {
+    write_value(out, value, KeyOrder::Insertion);
+}
+
+/// Append any JSON value in canonical form (keys sorted).
+pub fn write_canonical_value(out: &mut String, value: &Value) {
+    write_value(out, value, KeyOrder::Sorted);
+}
+
 #[derive(Clone, Copy)]
 enum KeyOrder {
     Sorted,
@@ -158,8 +181,18 @@ pub fn push_number(out: &mut String, number: &Number) {
 pub fn push_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    let mut start = 0;
-    for (index, byte) in text.bytes().enumerate() {
+    // Most strings need no escape at all: find the first byte that does before going byte by byte.
+    let Some(first) = text.bytes().position(needs_escape) else {
+        out.push_str(text);
+        out.push('"');
+        return;
+    };
+    out.push_str(&text[..first]);
+    let mut start = first;
+    for (index, byte) in text.bytes().enumerate().skip(first) {
+        if !needs_escape(byte) {
+            continue;
+        }
         let escape: Option<&str> = match byte {
             b'"' => Some("\\\""),
             b'\\' => Some("\\\\"),
@@ -168,8 +201,7 @@ pub fn push_string(out: &mut String, text: &str) {
             0x0a => Some("\\n"),
             0x0c => Some("\\f"),
             0x0d => Some("\\r"),
-            0x00..=0x1f => None,
-            _ => continue,
+            _ => None,
         };
         out.push_str(&text[start..index]);
         match escape {
@@ -186,6 +218,10 @@ pub fn push_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
+
 /// JavaScript's `Number::toString` (what `JSON.stringify` prints), for any `f64`.
 pub fn js_number(value: f64) -> String {
     let mut out = String::new();
@@ -193,7 +229,8 @@ pub fn js_number(value: f64) -> String {
     out
 }
 
-fn push_js_number(out: &mut String, value: f64) {
+/// Append an `f64` as JavaScript prints it.
+pub fn push_js_number(out: &mut String, value: f64) {
     if !value.is_finite() {
         // JSON.stringify renders NaN and ±Infinity as null.
         out.push_str("null");

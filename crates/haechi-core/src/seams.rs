@@ -133,4 +133,10 @@ pub trait Tokenizer: Send + Sync {
 /// [`crate::audit`]) and returns once the event is appended under its durability policy.
 pub trait AuditSink: Send + Sync {
     fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError>;
+
+    /// Record an event already sanitized and rendered on the caller's thread (what the
+    /// pipeline produces). Sinks that chain events override this to skip the map.
+    fn record_prepared(&self, event: crate::audit::PreparedEvent) -> Result<(), ProviderError> {
+        self.record(event.to_map())
+    }
 }

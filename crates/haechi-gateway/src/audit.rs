@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use haechi_core::audit::AuditIdentity;
+use haechi_core::audit::{AuditIdentity, PreparedEvent};
 use haechi_core::hash::short_hash;
 use haechi_core::seams::ProviderError;
 use haechi_core::vocab::Mode;
@@ -29,7 +29,7 @@ impl AuditHandle {
 
     /// Resolves once the event's batch is appended (and synced, per `audit.fsync`). An error
     /// means the event is not in the log, and the caller must not act as if it were.
-    pub async fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+    pub async fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         self.writer.try_submit(event, move |result| {
             let _ = done.send(result);
@@ -75,6 +75,11 @@ pub struct GatewayDecision<'a> {
 }
 
 impl GatewayDecision<'_> {
+    /// The event prepared for the chain.
+    pub fn prepare(&self) -> PreparedEvent {
+        PreparedEvent::from_map(self.event())
+    }
+
     /// The event with the reference's keys and order; its summary counts the decision once.
     pub fn event(&self) -> Map<String, Value> {
         let identity = match self.caller.identity {

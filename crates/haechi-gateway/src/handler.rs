@@ -12,7 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use haechi_core::audit::AuditIdentity;
+use haechi_core::audit::{AuditIdentity, PreparedEvent};
 use haechi_core::config::StreamRequestMode;
 use haechi_core::policy::ResolvedProfile;
 use haechi_core::protect::{
@@ -391,15 +391,12 @@ impl Gateway {
             enforced: blocked,
             blocked,
         }
-        .event();
+        .prepare();
         self.record(event).await
     }
 
     /// Append an event; a decision that cannot be audited is not acted on.
-    pub(crate) async fn record(
-        &self,
-        event: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), Refusal> {
+    pub(crate) async fn record(&self, event: PreparedEvent) -> Result<(), Refusal> {
         self.audit.record(event).await.map_err(|error| {
             tracing::error!(event = "audit_write_failed", code = error.code);
             self.metrics.inc(Counter::InternalError);

@@ -5,9 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::canonical::js_stringify;
-use super::chain::{chain_event, ChainHead};
-use super::sanitize::sanitize_event;
+use super::chain::ChainHead;
+use super::prepared::PreparedEvent;
 use crate::seams::{AuditSink, ProviderError};
 
 /// One chained record, rendered as the line the store writes.
@@ -32,21 +31,21 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Option<ChainHead>, ProviderError>;
 }
 
-/// Chain `events` (already sanitized) after `head`.
+/// Sanitize and chain `events` after `head`.
 pub fn seal_batch(events: Vec<Map<String, Value>>, head: Option<&ChainHead>) -> Vec<SealedRecord> {
+    let prepared: Vec<PreparedEvent> = events.into_iter().map(PreparedEvent::from_map).collect();
+    seal_prepared(&prepared, head)
+}
+
+/// Chain prepared events after `head`.
+pub fn seal_prepared(events: &[PreparedEvent], head: Option<&ChainHead>) -> Vec<SealedRecord> {
     let mut head = head.cloned();
     events
-        .into_iter()
+        .iter()
         .map(|event| {
-            let (record, next) = chain_event(event, head.as_ref());
-            let timestamp = record.get("timestamp").cloned();
-            let line = js_stringify(&Value::Object(record));
-            head = Some(next.clone());
-            SealedRecord {
-                line,
-                head: next,
-                timestamp,
-            }
+            let record = event.seal(head.as_ref());
+            head = Some(record.head.clone());
+            record
         })
         .collect()
 }
@@ -66,14 +65,22 @@ impl<S: AuditStore> AuditLog<S> {
         &self.store
     }
 
-    /// Sanitize (outside the exclusive section), chain and append `events` as one batch.
+    /// Sanitize and render (outside the exclusive section), chain and append `events` as one
+    /// batch.
     pub fn append_batch(
         &self,
         events: Vec<Map<String, Value>>,
     ) -> Result<Option<ChainHead>, ProviderError> {
-        let mut pending = Some(events.into_iter().map(sanitize_event).collect::<Vec<_>>());
+        self.append_prepared(events.into_iter().map(PreparedEvent::from_map).collect())
+    }
+
+    /// Chain and append prepared events as one batch.
+    pub fn append_prepared(
+        &self,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
         self.store
-            .append_exclusive(&mut |head| seal_batch(pending.take().unwrap_or_default(), head))
+            .append_exclusive(&mut |head| seal_prepared(&events, head))
     }
 
     /// The current head (an empty append).
@@ -85,5 +92,9 @@ impl<S: AuditStore> AuditLog<S> {
 impl<S: AuditStore> AuditSink for AuditLog<S> {
     fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
         self.append_batch(vec![event]).map(|_| ())
+    }
+
+    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+        self.append_prepared(vec![event]).map(|_| ())
     }
 }

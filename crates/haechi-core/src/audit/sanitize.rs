@@ -238,12 +238,26 @@ fn sanitize_unknown(value: Value, depth: usize) -> Option<Value> {
 /// A string longer than [`MAX_STRING_CHARS`] or carrying a protection marker is payload
 /// text, not an identifier: it is replaced.
 fn check_string(text: String) -> Value {
-    let too_long = text.len() > MAX_STRING_CHARS && text.chars().count() > MAX_STRING_CHARS;
-    if too_long || PAYLOAD_MARKERS.iter().any(|marker| text.contains(marker)) {
+    if is_payload_like(&text) {
         Value::String(REDACTED_STRING.into())
     } else {
         Value::String(text)
     }
+}
+
+/// The text an event string is kept as: itself, or [`REDACTED_STRING`] when it looks like
+/// payload (too long, or carrying a protection marker).
+pub(crate) fn clean_str(text: &str) -> &str {
+    if is_payload_like(text) {
+        REDACTED_STRING
+    } else {
+        text
+    }
+}
+
+fn is_payload_like(text: &str) -> bool {
+    let too_long = text.len() > MAX_STRING_CHARS && text.chars().count() > MAX_STRING_CHARS;
+    too_long || PAYLOAD_MARKERS.iter().any(|marker| text.contains(marker))
 }
 
 /// A `token` field may only hold a vault token id, the keyed `nontoken_` digest the vault

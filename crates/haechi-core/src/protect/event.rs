@@ -1,10 +1,8 @@
 //! Building the protect audit event (reference schema "1"). Only types, rule ids, PII-safe
 //! paths, actions and counts enter it — never a value.
 
-use serde_json::{Map, Value};
-
 use super::context::ProtectContext;
-use crate::audit::{AuditDetection, ProtectEvent, ProtectSummary, SCHEMA_VERSION};
+use crate::audit::{AuditDetection, PreparedEvent, ProtectEvent, ProtectSummary, SCHEMA_VERSION};
 
 pub struct ProtectEventInput<'a> {
     pub id: &'a str,
@@ -16,8 +14,8 @@ pub struct ProtectEventInput<'a> {
     pub summary: ProtectSummary,
 }
 
-/// The event object, keys in the reference's order.
-pub fn protect_event(input: ProtectEventInput<'_>) -> Map<String, Value> {
+/// The event, keys in the reference's order, prepared for the chain.
+pub fn protect_event(input: ProtectEventInput<'_>) -> PreparedEvent {
     let context = input.context;
     ProtectEvent {
         schema_version: SCHEMA_VERSION.to_string(),
@@ -35,5 +33,5 @@ pub fn protect_event(input: ProtectEventInput<'_>) -> Map<String, Value> {
         detections: input.detections,
         summary: input.summary,
     }
-    .into_map()
+    .prepare()
 }

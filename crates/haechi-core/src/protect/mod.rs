@@ -19,9 +19,9 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::audit::{AuditDetection, ProtectSummary};
+use crate::audit::{AuditDetection, PreparedEvent, ProtectSummary};
 use crate::config::Config;
 use crate::detect::{DetectError, Detector, Finding};
 use crate::policy::{CompiledPolicy, PolicyError, PolicySet};
@@ -197,7 +197,7 @@ impl Protector {
         policy: &CompiledPolicy,
     ) -> Result<ProtectOutcome, ProtectError> {
         let (outcome, event) = self.protect_unrecorded(input, context, policy)?;
-        self.collaborators.audit.record(event)?;
+        self.collaborators.audit.record_prepared(event)?;
         Ok(outcome)
     }
 
@@ -209,7 +209,7 @@ impl Protector {
         input: &[u8],
         context: &ProtectContext,
         policy: &CompiledPolicy,
-    ) -> Result<(ProtectOutcome, Map<String, Value>), ProtectError> {
+    ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
         let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
             offset: error.valid_up_to(),
         })?;

@@ -14,7 +14,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use haechi_core::audit::{js_stringify, AuditLog, AuditStore, ChainHead, SealedRecord};
+use haechi_core::audit::{
+    js_stringify, AuditLog, AuditStore, ChainHead, PreparedEvent, SealedRecord,
+};
 use haechi_core::config::AuditFsync;
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
@@ -142,6 +144,14 @@ impl JsonlAuditSink {
         self.log.append_batch(events)
     }
 
+    /// Chains and appends prepared events with one write (and at most one fsync).
+    pub fn append_prepared(
+        &self,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Option<ChainHead>, ProviderError> {
+        self.log.append_prepared(events)
+    }
+
     /// The current chain head, read under the lock (`None` for an empty or missing log).
     pub fn head(&self) -> Result<Option<ChainHead>, ProviderError> {
         if !self.path().exists() {
@@ -154,6 +164,10 @@ impl JsonlAuditSink {
 impl AuditSink for JsonlAuditSink {
     fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
         self.log.record(event)
+    }
+
+    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+        self.log.record_prepared(event)
     }
 }
 

@@ -11,24 +11,18 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use haechi_core::audit::ChainHead;
+use haechi_core::audit::{ChainHead, PreparedEvent};
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
 
 /// Appends a batch of events as one unit (the JSONL sink does, with one write).
 pub trait BatchAppend: Send + Sync + 'static {
-    fn append_batch(
-        &self,
-        events: Vec<Map<String, Value>>,
-    ) -> Result<Option<ChainHead>, ProviderError>;
+    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError>;
 }
 
 impl BatchAppend for super::JsonlAuditSink {
-    fn append_batch(
-        &self,
-        events: Vec<Map<String, Value>>,
-    ) -> Result<Option<ChainHead>, ProviderError> {
-        super::JsonlAuditSink::append_batch(self, events)
+    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
+        self.append_prepared(events)
     }
 }
 
@@ -54,7 +48,7 @@ impl Default for WriterOptions {
 type Reply = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;
 
 struct Job {
-    event: Map<String, Value>,
+    event: PreparedEvent,
     reply: Reply,
 }
 
@@ -91,7 +85,7 @@ impl AuditWriter {
     /// full, rather than blocking the caller.
     pub fn try_submit(
         &self,
-        event: Map<String, Value>,
+        event: PreparedEvent,
         on_done: impl FnOnce(Result<(), ProviderError>) + Send + 'static,
     ) -> Result<(), ProviderError> {
         let job = Job {
@@ -130,6 +124,11 @@ impl AuditSink for AuditWriter {
     /// Queue the event and wait until its batch is appended (fail closed: an error means the
     /// event is not in the log).
     fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+        // Sanitizing and rendering happen here, on the caller's thread, not the writer's.
+        self.record_prepared(PreparedEvent::from_map(event))
+    }
+
+    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         let (sender, done) = mpsc::sync_channel(1);
         let reply: Reply = Box::new(move |result| {
             let _ = sender.send(result);

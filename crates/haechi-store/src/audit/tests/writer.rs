@@ -10,10 +10,7 @@ struct Counting {
 }
 
 impl BatchAppend for Counting {
-    fn append_batch(
-        &self,
-        events: Vec<Map<String, Value>>,
-    ) -> Result<Option<ChainHead>, ProviderError> {
+    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
         // Slow enough that concurrent callers pile up behind the first batch.
         std::thread::sleep(Duration::from_millis(2));
         self.batches.fetch_add(1, Ordering::SeqCst);
@@ -89,7 +86,7 @@ fn try_submit_reports_each_outcome_and_refuses_when_full() {
     let mut refused = 0;
     for i in 0..50 {
         let done = done.clone();
-        match writer.try_submit(event(i), move |result| {
+        match writer.try_submit(PreparedEvent::from_map(event(i)), move |result| {
             let _ = done.send(result);
         }) {
             Ok(()) => {}
