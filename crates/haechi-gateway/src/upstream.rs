@@ -47,6 +47,10 @@ impl Upstream {
         if scheme != http::uri::Scheme::HTTP && scheme != http::uri::Scheme::HTTPS {
             return Err(invalid());
         }
+        // Requests are written whole; do not let Nagle hold back their last segment.
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
         let connector = if scheme == http::uri::Scheme::HTTPS {
             hyper_rustls::HttpsConnectorBuilder::new()
                 .with_native_roots()
@@ -54,7 +58,7 @@ impl Upstream {
                 .https_only()
                 .enable_http1()
                 .enable_http2()
-                .build()
+                .wrap_connector(tcp)
         } else {
             // Plain http: the TLS half is never used, so it needs no trust roots.
             let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
@@ -68,7 +72,7 @@ impl Upstream {
                 .with_tls_config(tls)
                 .https_or_http()
                 .enable_http1()
-                .build()
+                .wrap_connector(tcp)
         };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
