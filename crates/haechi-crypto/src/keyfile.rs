@@ -284,11 +284,13 @@ fn new_kid(rng: &SystemRandom) -> Result<String, CryptoError> {
 
 /// Write a key file document in the reference's layout, atomically, mode 0600.
 pub(crate) fn write_document(path: &Path, doc: &Value) -> io::Result<()> {
-    write_atomic(path, js_json::stringify_pretty_line(doc).as_bytes())
+    write_private_file_atomic(path, js_json::stringify_pretty_line(doc).as_bytes())
 }
 
-/// Temp file (0600, same directory) → write → fsync → rename → fsync the directory.
-fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+/// Replace `path` with `contents` atomically, mode 0600: temp file in the same directory →
+/// write → fsync → rename → fsync the directory. For secret-bearing files (key file, token
+/// stores): a reader sees the old file or the new one, never a torn one.
+pub fn write_private_file_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),

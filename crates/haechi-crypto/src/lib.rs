@@ -38,7 +38,7 @@ pub use bundle::{
     VerifiedBundle, POLICY_BUNDLE_ALG, POLICY_BUNDLE_SIGNING_DOMAIN, POLICY_BUNDLE_VERSION,
 };
 pub use error::CryptoError;
-pub use keyfile::{init_local_key_file, KeyInitOutcome, ALG};
+pub use keyfile::{init_local_key_file, write_private_file_atomic, KeyInitOutcome, ALG};
 pub use marker::{
     envelope_json, envelope_marker, parse_envelope_marker, ENVELOPE_MARKER_PREFIX,
     ENVELOPE_MARKER_SUFFIX,

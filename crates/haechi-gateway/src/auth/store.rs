@@ -8,7 +8,7 @@
 //! still lose an update, as running two of its own can.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -200,9 +200,11 @@ impl TokenStore {
                 source: io::Error::other(error.to_string()),
             })?;
         text.push(b'\n');
-        write_atomic(&self.path, &text).map_err(|source| AuthError::StoreWrite {
-            path: self.path.clone(),
-            source,
+        haechi_crypto::write_private_file_atomic(&self.path, &text).map_err(|source| {
+            AuthError::StoreWrite {
+                path: self.path.clone(),
+                source,
+            }
         })?;
         Ok(outcome)
     }
@@ -330,49 +332,6 @@ fn create_dir_private(dir: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
-}
-
-/// Temp file (0600, same directory) → write → fsync → rename → fsync the directory.
-fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            // The umask can only clear bits; make the mode exactly 0600 regardless.
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        }
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename durable; not every file system can sync a directory.
-    if let Ok(handle) = File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
 }
 
 /// An exclusive advisory lock on a sidecar (`.<name>.lock`): the store itself is replaced by
