@@ -203,12 +203,12 @@ fn issued_token_debug_hides_the_token() {
 fn a_failed_write_leaves_no_temp_file_and_the_old_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth.json");
-    write_atomic(&path, b"{\"version\":1,\"tokens\":[]}\n").unwrap();
+    haechi_crypto::write_private_file_atomic(&path, b"{\"version\":1,\"tokens\":[]}\n").unwrap();
     // A directory in the way of the rename makes it fail after the temp file was written.
     let blocked = dir.path().join("blocked");
     fs::create_dir(&blocked).unwrap();
     fs::write(blocked.join("inside"), b"x").unwrap();
-    assert!(write_atomic(&blocked, b"new").is_err());
+    assert!(haechi_crypto::write_private_file_atomic(&blocked, b"new").is_err());
     let names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
