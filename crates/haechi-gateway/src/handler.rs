@@ -221,8 +221,8 @@ impl Gateway {
                 )
             })?
         };
-        let fields =
-            request_fields(text, self.config.limits.max_nesting_depth).map_err(protect_refusal)?;
+        let fields = request_fields(text, self.config.limits.max_nesting_depth)
+            .map_err(|error| protect_refusal(error, &scope))?;
 
         if let Some(allowlist) = &profile.model_allowlist {
             if let Some(model) = disallowed_model(&fields.model, &scope.path, allowlist) {
@@ -256,8 +256,7 @@ impl Gateway {
                     .await?;
                     self.metrics
                         .request(scope.route.id, self.request_mode, "forwarded");
-                    let forwarded = if body.is_empty() { Bytes::new() } else { body };
-                    let upstream = self.send_upstream(&scope, &head, forwarded).await?;
+                    let upstream = self.send_upstream(&scope, &head, body).await?;
                     let stream = response::pass_through_stream(self, upstream, &scope);
                     Ok(stream.map(|body| response::hold_while_streaming(body, in_flight.take())))
                 }
@@ -277,8 +276,8 @@ impl Gateway {
         let (mut outcome, event) = self
             .protector
             .protect_unrecorded(text.as_bytes(), &context, &profile.policy)
-            .map_err(protect_refusal)?;
-        self.record(event).await?;
+            .map_err(|error| protect_refusal(error, &scope))?;
+        self.record(event, &scope).await?;
         if outcome.blocked {
             self.metrics
                 .request(scope.route.id, self.request_mode, "blocked");
@@ -392,13 +391,17 @@ impl Gateway {
             blocked,
         }
         .prepare();
-        self.record(event).await
+        self.record(event, scope).await
     }
 
     /// Append an event; a decision that cannot be audited is not acted on.
-    pub(crate) async fn record(&self, event: PreparedEvent) -> Result<(), Refusal> {
+    pub(crate) async fn record(&self, event: PreparedEvent, scope: &Scope) -> Result<(), Refusal> {
         self.audit.record(event).await.map_err(|error| {
-            tracing::error!(event = "audit_write_failed", code = error.code);
+            tracing::error!(
+                event = "audit_write_failed",
+                correlation_id = %scope.correlation_id,
+                code = error.code,
+            );
             self.metrics.inc(Counter::InternalError);
             internal_error()
         })
@@ -500,7 +503,7 @@ fn disallowed_model(
 }
 
 /// A protect failure as the client sees it (the reference's codes and statuses).
-pub(crate) fn protect_refusal(error: ProtectError) -> Refusal {
+pub(crate) fn protect_refusal(error: ProtectError, scope: &Scope) -> Refusal {
     match error {
         ProtectError::NotUtf8 { .. } | ProtectError::InvalidJson { .. } => {
             Refusal::new(StatusCode::BAD_REQUEST, error.code(), error.to_string())
@@ -511,7 +514,11 @@ pub(crate) fn protect_refusal(error: ProtectError) -> Refusal {
             error.to_string(),
         ),
         ProtectError::MissingCollaborator { .. } | ProtectError::Provider(_) => {
-            tracing::error!(event = "protect_failed", code = error.code());
+            tracing::error!(
+                event = "protect_failed",
+                correlation_id = %scope.correlation_id,
+                code = error.code(),
+            );
             internal_error()
         }
     }

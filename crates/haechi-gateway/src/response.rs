@@ -219,12 +219,16 @@ pub(crate) async fn protect(
             .await;
         }
         Err(error) => {
-            tracing::error!(event = "response_protect_failed", code = error.code());
+            tracing::error!(
+                event = "response_protect_failed",
+                correlation_id = %scope.correlation_id,
+                code = error.code(),
+            );
             gateway.metrics.inc(Counter::InternalError);
             return Err(internal_error());
         }
     };
-    gateway.record(event).await?;
+    gateway.record(event, scope).await?;
     if outcome.blocked {
         gateway.metrics.inc(Counter::Blocks);
         let body = json!({
@@ -243,7 +247,11 @@ pub(crate) async fn protect(
         if gateway.config.token_vault.detokenize_responses {
             let tokens: Vec<&str> = issued_tokens.iter().map(String::as_str).collect();
             let values = run_blocking(|| detokenizer.detokenize(&tokens)).map_err(|error| {
-                tracing::error!(event = "detokenize_failed", code = error.code);
+                tracing::error!(
+                    event = "detokenize_failed",
+                    correlation_id = %scope.correlation_id,
+                    code = error.code,
+                );
                 gateway.metrics.inc(Counter::InternalError);
                 internal_error()
             })?;
