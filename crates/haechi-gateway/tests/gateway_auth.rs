@@ -78,15 +78,7 @@ async fn bearer_auth_denies_missing_and_wrong_tokens_and_admits_a_valid_one() {
     assert_eq!(seen.header("x-api-key"), Some("sk-upstream"));
 
     let events = gw.audit_events();
-    let protect = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("request:")
-        })
-        .unwrap();
+    let protect = common::event_with_operation(&events, "request:");
     let identity = &protect["identity"];
     assert_eq!(identity["id"], issued.record.id.as_str());
     assert_eq!(identity["provider"], "bearer");
@@ -286,15 +278,7 @@ async fn an_external_provider_admits_denies_and_fails_closed() {
     assert_eq!(reasons, ["no_token", "provider_error"]);
 
     let events = gw.audit_events();
-    let protect = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("request:")
-        })
-        .unwrap();
+    let protect = common::event_with_operation(&events, "request:");
     assert!(protect["identity"]["id"]
         .as_str()
         .unwrap()

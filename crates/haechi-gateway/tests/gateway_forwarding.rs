@@ -45,15 +45,7 @@ async fn enforce_redacts_an_email_before_the_upstream_sees_it() {
 
     // One protect event for the request, in enforce, counting the email.
     let events = gw.audit_events();
-    let protect = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("request:")
-        })
-        .expect("no request protect event");
+    let protect = common::event_with_operation(&events, "request:");
     assert_eq!(protect["mode"], "enforce");
     assert_eq!(protect["blocked"], false);
     assert_eq!(protect["summary"]["byType"]["email"], 1);
@@ -88,15 +80,7 @@ async fn dry_run_forwards_the_exact_bytes_and_audits_the_detection() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(stub.last().body, Bytes::from(body));
     let events = gw.audit_events();
-    let protect = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("request:")
-        })
-        .unwrap();
+    let protect = common::event_with_operation(&events, "request:");
     assert_eq!(protect["mode"], "dry-run");
     assert_eq!(protect["summary"]["byType"]["email"], 1);
     assert!(!gw.audit_text().contains(EMAIL));

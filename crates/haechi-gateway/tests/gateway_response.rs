@@ -84,26 +84,10 @@ async fn enforce_redacts_an_email_in_the_json_response() {
     assert!(!reply.text().contains(EMAIL), "{}", reply.text());
     assert!(reply.text().contains("[REDACTED:email]"));
     let events = gw.audit_events();
-    let response_event = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("response:")
-        })
-        .expect("no response protect event");
+    let response_event = common::event_with_operation(&events, "response:");
     assert_eq!(response_event["summary"]["byType"]["email"], 1);
     // The request's and the response's events share one correlation id.
-    let request_event = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("request:")
-        })
-        .unwrap();
+    let request_event = common::event_with_operation(&events, "request:");
     assert!(request_event["correlationId"].is_string());
     assert_eq!(
         request_event["correlationId"],
@@ -129,15 +113,7 @@ async fn report_only_response_protection_leaves_the_body_and_audits() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text(), upstream_body);
     let events = gw.audit_events();
-    let response_event = events
-        .iter()
-        .find(|e| {
-            e["operation"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("response:")
-        })
-        .unwrap();
+    let response_event = common::event_with_operation(&events, "response:");
     assert_eq!(response_event["mode"], "report-only");
     assert_eq!(response_event["summary"]["byType"]["email"], 1);
     assert!(!gw.audit_text().contains(EMAIL));

@@ -899,3 +899,15 @@ pub async fn within<T>(bound: Duration, what: &str, future: impl Future<Output =
         .await
         .unwrap_or_else(|_| panic!("{what} did not finish within {bound:?}"))
 }
+
+/// The first audit event whose operation starts with `prefix` (`request:`, `response:`, `proxy:`).
+pub fn event_with_operation<'a>(events: &'a [Value], prefix: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|event| {
+            event["operation"]
+                .as_str()
+                .is_some_and(|operation| operation.starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no audit event with operation {prefix}*"))
+}
