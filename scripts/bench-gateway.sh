@@ -40,54 +40,7 @@ die() {
   exit 1
 }
 
-# ---------------------------------------------------------------- processes and cleanup
-TMP=""
-PIDS=()
-LAST_PID=""
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  if [[ -n $TMP && -d $TMP ]]; then
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-forget_pid() {
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-}
-
-# start_bg NAME DIR CMD... : run CMD in DIR with output in $TMP/NAME.{out,err}; sets LAST_PID.
-start_bg() {
-  local name=$1 dir=$2
-  shift 2
-  (cd "$dir" && exec "$@") >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-# wait_port NAME PID REGEX : wait until NAME's stdout has a line matching REGEX (with the port
-# as its last number); prints the port.
-wait_port() {
-  local name=$1 pid=$2 regex=$3 i line
-  for i in $(seq 300); do
-    line=$(grep -m1 -E "$regex" "$TMP/$name.out" 2>/dev/null || true)
-    if [[ -n $line ]]; then
-      grep -oE '[0-9]+$' <<<"$line"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "$name did not start; its stderr:"
-  tail -n 20 "$TMP/$name.err" >&2 || true
-  return 1
-}
+source "$ROOT/scripts/lib/common.sh"
 
 # wait_http URL : wait until URL answers at all (nginx prints nothing when ready).
 wait_http() {
@@ -97,23 +50,6 @@ wait_http() {
     sleep 0.1
   done
   return 1
-}
-
-stop_pid() {
-  local pid=$1 i rc=0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || rc=$?
-  forget_pid "$pid"
-  return "$rc"
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 # RSS in KiB of a process plus its direct children (nginx workers; the gateway has none).
@@ -135,12 +71,7 @@ install_missing() {
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
   ((${#missing[@]} == 0)) && return 0
-  log "installing ${missing[*]} with apt-get"
-  local sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-    die "could not install ${missing[*]}; install them and run again"
+  apt_install "${missing[@]}" || die "could not install ${missing[*]}; install them and run again"
 }
 
 install_missing

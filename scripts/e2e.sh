@@ -31,72 +31,7 @@ die() {
   exit 2
 }
 
-# ---------------------------------------------------------------- processes and cleanup
-TMP=""
-PIDS=()
-LAST_PID=""
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  if [[ -n $TMP && -d $TMP ]]; then
-    if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-forget_pid() {
-  local keep=() pid
-  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || keep+=("$pid"); done
-  PIDS=("${keep[@]}")
-}
-
-start_bg() { # NAME DIR CMD... ; output in $TMP/NAME.{out,err}; sets LAST_PID
-  local name=$1 dir=$2
-  shift 2
-  (cd "$dir" && exec "$@") >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-wait_port() { # NAME PID REGEX ; prints the last number on the first matching stdout line
-  local name=$1 pid=$2 regex=$3 line
-  for _ in $(seq 600); do
-    line=$(grep -m1 -E "$regex" "$TMP/$name.out" 2>/dev/null || true)
-    if [[ -n $line ]]; then
-      grep -oE '[0-9]+$' <<<"$line"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "$name did not start; its output:"
-  tail -n 20 "$TMP/$name.out" "$TMP/$name.err" >&2 || true
-  return 1
-}
-
-# stop_pid PID SIGNAL ; returns the exit status (or 124 when it had to be killed)
-stop_pid() {
-  local pid=$1 rc=0
-  kill "-$2" "$pid" 2>/dev/null || return 0
-  for _ in $(seq 300); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    return 124
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  return "$rc"
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+source "$ROOT/scripts/lib/common.sh"
 
 # ---------------------------------------------------------------- checks
 FAILED=0
@@ -121,13 +56,6 @@ json_field() { # NAME FIELD ; a top-level field of the JSON body, or empty
 }
 
 # ---------------------------------------------------------------- tools, python, binaries
-apt_install() {
-  local sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  log "installing $* with apt-get"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null ||
-    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
-}
 
 missing=()
 command -v curl >/dev/null || missing+=(curl)

@@ -11,17 +11,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 log() { printf '[test-all] %s\n' "$*" >&2; }
+source "$ROOT/scripts/lib/common.sh"
 
 missing=()
 command -v cc >/dev/null || missing+=(build-essential)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 if ((${#missing[@]})); then
-  sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  log "installing ${missing[*]} with apt-get"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } || {
+  apt_install "${missing[@]}" || {
     log "could not install ${missing[*]}; install them and run again"
     exit 2
   }
