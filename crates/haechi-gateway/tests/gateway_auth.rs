@@ -110,25 +110,13 @@ async fn a_token_revoked_while_serving_is_refused_without_a_restart() {
     let issued = gw.add_token("user", &[], &[]);
     let header = bearer_header(&issued.token);
 
-    let before = gw
-        .post_with(
-            "/v1/chat/completions",
-            &[("authorization", &header)],
-            &json!({}),
-        )
-        .await;
+    let before = gw.chat_as(&header).await;
     assert_eq!(before.status, 200, "{}", before.text());
 
     let outcome = haechi_gateway::auth::revoke_token(&gw.store_path, &issued.record.id).unwrap();
     assert!(outcome.revoked);
 
-    let after = gw
-        .post_with(
-            "/v1/chat/completions",
-            &[("authorization", &header)],
-            &json!({}),
-        )
-        .await;
+    let after = gw.chat_as(&header).await;
     assert_eq!(after.status, 401, "{}", after.text());
     assert_eq!(gw.decisions("auth_denied")[0]["reason"], "invalid_token");
     assert_eq!(stub.count(), 1);
@@ -494,33 +482,15 @@ async fn the_rate_limit_is_per_identity() {
     let second = bearer_header(&gw.add_token("service", &[], &[]).token);
 
     for _ in 0..2 {
-        let ok = gw
-            .post_with(
-                "/v1/chat/completions",
-                &[("authorization", &first)],
-                &json!({}),
-            )
-            .await;
+        let ok = gw.chat_as(&first).await;
         assert_eq!(ok.status, 200);
     }
-    let limited = gw
-        .post_with(
-            "/v1/chat/completions",
-            &[("authorization", &first)],
-            &json!({}),
-        )
-        .await;
+    let limited = gw.chat_as(&first).await;
     assert_eq!(limited.status, 429, "{}", limited.text());
     assert_eq!(limited.error(), "haechi_rate_limited");
     assert_eq!(stub.count(), 2);
 
-    let other = gw
-        .post_with(
-            "/v1/chat/completions",
-            &[("authorization", &second)],
-            &json!({}),
-        )
-        .await;
+    let other = gw.chat_as(&second).await;
     assert_eq!(other.status, 200, "another identity was throttled");
 
     let decisions = gw.decisions("rate_limited");
@@ -722,13 +692,7 @@ async fn the_bearer_scheme_is_case_insensitive() {
 
     for scheme in ["bearer", "BEARER", "Bearer"] {
         let header = format!("{scheme}   {}", issued.token);
-        let reply = gw
-            .post_with(
-                "/v1/chat/completions",
-                &[("authorization", &header)],
-                &json!({}),
-            )
-            .await;
+        let reply = gw.chat_as(&header).await;
         assert_eq!(reply.status, 200, "{scheme}: {}", reply.text());
     }
     // Another scheme is no bearer token at all.

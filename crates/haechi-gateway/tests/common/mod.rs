@@ -730,6 +730,13 @@ impl TestGateway {
         send(self.addr, Method::POST, path, &all, body.to_string()).await
     }
 
+    /// An empty chat completion sent with `Authorization: <authorization>`.
+    pub async fn chat_as(&self, authorization: &str) -> Reply {
+        let headers = [("authorization", authorization)];
+        self.post_with("/v1/chat/completions", &headers, &json!({}))
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         send(self.addr, Method::GET, path, &[], Bytes::new()).await
     }
