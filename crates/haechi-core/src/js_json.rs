@@ -51,16 +51,6 @@ pub fn write_line_object(out: &mut String, map: &Map<String, Value>) {
     write_object(out, map, KeyOrder::Insertion);
 }
 
-/// Append any JSON value as `JSON.stringify` writes it.
-pub fn write_line_value(out: &mut String, value: &Value) {
-    write_value(out, value, KeyOrder::Insertion);
-}
-
-/// Append any JSON value in canonical form (keys sorted).
-pub fn write_canonical_value(out: &mut String, value: &Value) {
-    write_value(out, value, KeyOrder::Sorted);
-}
-
 #[derive(Clone, Copy)]
 enum KeyOrder {
     Sorted,

@@ -23,10 +23,6 @@ impl AuditHandle {
         AuditHandle { writer }
     }
 
-    pub fn writer(&self) -> &Arc<AuditWriter> {
-        &self.writer
-    }
-
     /// Resolves once the event's batch is appended (and synced, per `audit.fsync`). An error
     /// means the event is not in the log, and the caller must not act as if it were.
     pub async fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {

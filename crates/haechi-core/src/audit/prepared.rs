@@ -77,11 +77,6 @@ impl PreparedEvent {
         }
     }
 
-    /// The line text without the link (tests compare renderings with it).
-    pub fn line(&self) -> &str {
-        &self.line
-    }
-
     /// Chain this event after `previous`.
     pub fn seal(&self, previous: Option<&ChainHead>) -> SealedRecord {
         let sequence = previous.map_or(1, |head| head.sequence.saturating_add(1));
