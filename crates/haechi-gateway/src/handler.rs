@@ -27,6 +27,7 @@ use crate::body::{declared_length, read_capped, ReadError};
 use crate::gateway::Gateway;
 use crate::headers::forwarded_https;
 use crate::metrics::Counter;
+use crate::outside::OutsideValues;
 use crate::reply::{internal_error, json, Body, Refusal};
 use crate::upstream::UpstreamError;
 use crate::{observability, response};
@@ -256,7 +257,8 @@ impl Gateway {
                     .await?;
                     self.metrics
                         .request(scope.route.id, self.request_mode, "forwarded");
-                    let upstream = self.send_upstream(&scope, &head, body).await?;
+                    let headers = self.forward.upstream_headers(&head.headers);
+                    let upstream = self.send_upstream(&scope, &head, headers, body).await?;
                     let stream = response::pass_through_stream(self, upstream, &scope);
                     Ok(stream.map(|body| response::hold_while_streaming(body, in_flight.take())))
                 }
@@ -272,10 +274,20 @@ impl Gateway {
             };
         }
 
+        // The path, query and forwarded headers are protected with the body, in one decision.
+        let mut headers = self.forward.upstream_headers(&head.headers);
+        let query = scope.path_and_query.split_once('?').map(|(_, query)| query);
+        let outside =
+            OutsideValues::collect(&scope.path, query, &headers, self.adapter.id == "gemini");
         let context = scope.protect_context(Direction::Request, self.request_mode);
         let (mut outcome, event) = self
             .protector
-            .protect_unrecorded(text.as_bytes(), &context, &profile.policy)
+            .protect_with_outside(
+                text.as_bytes(),
+                &outside.as_protect_input(),
+                &context,
+                &profile.policy,
+            )
             .map_err(|error| protect_refusal(error, &scope))?;
         self.record(event, &scope).await?;
         if outcome.blocked {
@@ -291,12 +303,20 @@ impl Gateway {
                 }),
             ));
         }
+        let target = outside
+            .apply(&outcome.outside, &scope.path, query, &mut headers)
+            .ok_or_else(internal_error)?;
+        if let Some(target) = target {
+            scope.path_and_query = target;
+        }
         let forwarded = match std::mem::replace(&mut outcome.payload, ProtectedPayload::Unchanged) {
             ProtectedPayload::Unchanged => body,
             ProtectedPayload::Rewritten(rewritten) => Bytes::from(rewritten),
             ProtectedPayload::Blocked => return Err(internal_error()),
         };
-        let upstream = self.send_upstream(&scope, &head, forwarded).await?;
+        let upstream = self
+            .send_upstream(&scope, &head, headers, forwarded)
+            .await?;
         let (response, decision) =
             response::protect(self, upstream, &scope, profile, &outcome.issued_tokens).await?;
         self.metrics
@@ -411,9 +431,9 @@ impl Gateway {
         &self,
         scope: &Scope,
         head: &http::request::Parts,
+        headers: http::HeaderMap,
         body: Bytes,
     ) -> Result<Response<Incoming>, Refusal> {
-        let headers = self.forward.upstream_headers(&head.headers);
         let body = if matches!(head.method, Method::GET | Method::HEAD) {
             Bytes::new()
         } else if body.is_empty() {

@@ -20,6 +20,7 @@ pub mod headers;
 pub mod logging;
 pub mod metrics;
 mod observability;
+mod outside;
 pub mod rate;
 mod reply;
 mod response;

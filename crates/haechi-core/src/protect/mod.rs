@@ -7,6 +7,7 @@
 pub mod context;
 pub mod event;
 pub mod fields;
+pub mod outside;
 pub mod precision;
 pub mod transform;
 pub mod walk;
@@ -30,6 +31,7 @@ use crate::vocab::{Action, Direction, LeafKind};
 
 pub use context::ProtectContext;
 pub use fields::{request_fields, RequestFields, TopField};
+pub use outside::OutsideValue;
 use precision::{PrecisionControls, Removal};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
 use walk::{walk, Leaf, LeafVisitor, PathHashes, Segment};
@@ -121,6 +123,8 @@ pub struct ProtectOutcome {
     pub audit_id: String,
     /// Tokens issued (or reused) while protecting this payload, for request-scoped detokenization.
     pub issued_tokens: Vec<String>,
+    /// For each value passed beside the body, its replacement when the policy changed it.
+    pub outside: Vec<Option<String>>,
 }
 
 impl ProtectOutcome {
@@ -157,6 +161,8 @@ struct Decided {
 /// A leaf that has at least one decided detection.
 struct HitLeaf<'a> {
     leaf: Leaf<'a>,
+    /// Set for a value outside the body: its index in the caller's list.
+    outside: Option<usize>,
 }
 
 impl Protector {
@@ -210,6 +216,20 @@ impl Protector {
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
+        self.protect_with_outside(input, &[], context, policy)
+    }
+
+    /// [`Self::protect_unrecorded`] for a body and the values sent beside it (path, query,
+    /// headers): one decision and one audit event for all of them. A block anywhere blocks the
+    /// whole request; replacements for the outside values come back in
+    /// [`ProtectOutcome::outside`].
+    pub fn protect_with_outside<'a>(
+        &self,
+        input: &'a [u8],
+        outside: &'a [OutsideValue<'a>],
+        context: &ProtectContext,
+        policy: &CompiledPolicy,
+    ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
         let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
             offset: error.valid_up_to(),
         })?;
@@ -224,6 +244,15 @@ impl Protector {
             paths: PathHashes::default(),
         };
         let shape_hash = walk(text, self.max_nesting_depth, &mut scan)?;
+        for (index, value) in outside.iter().enumerate() {
+            let leaf = Leaf {
+                kind: LeafKind::Value,
+                text: Cow::Borrowed(value.text),
+                span: 0..0,
+                object_start: None,
+            };
+            scan.judge(leaf, Some(index), |_| Arc::from(value.location))?;
+        }
         let Scan {
             hits,
             decided,
@@ -234,10 +263,15 @@ impl Protector {
         let enforced = context.mode.enforces();
         let blocked = enforced && decided.iter().any(|d| d.action == Action::Block);
         let mut issued_tokens = Vec::new();
+        let mut outside_out = vec![None; outside.len()];
         let payload = if blocked {
             ProtectedPayload::Blocked
         } else if enforced && decided.iter().any(|d| d.action != Action::Allow) {
-            self.transform(text, &hits, &decided, context, &mut issued_tokens)?
+            let mut out = TransformOut {
+                issued_tokens: &mut issued_tokens,
+                outside: &mut outside_out,
+            };
+            self.transform(text, &hits, &decided, context, &mut out)?
         } else {
             ProtectedPayload::Unchanged
         };
@@ -259,6 +293,7 @@ impl Protector {
             summary,
             audit_id,
             issued_tokens,
+            outside: outside_out,
         };
         Ok((outcome, event))
     }
@@ -269,7 +304,7 @@ impl Protector {
         hits: &[HitLeaf<'_>],
         decided: &[Decided],
         context: &ProtectContext,
-        issued_tokens: &mut Vec<String>,
+        out: &mut TransformOut<'_>,
     ) -> Result<ProtectedPayload, ProtectError> {
         let context_json = context.to_json();
         let mut by_leaf: Vec<Vec<Span>> = (0..hits.len()).map(|_| Vec::new()).collect();
@@ -313,7 +348,7 @@ impl Protector {
             let tokens = self.tokenize(&token_requests, &pieces, hits, decided, &context_json)?;
             for ((leaf_index, piece_index), token) in token_requests.into_iter().zip(tokens) {
                 pieces[leaf_index][piece_index].1 = Piece::Text(token_marker(&token));
-                issued_tokens.push(token);
+                out.issued_tokens.push(token);
             }
         }
 
@@ -332,6 +367,12 @@ impl Protector {
                 })
                 .collect();
             if pieces.is_empty() {
+                continue;
+            }
+            if let Some(index) = hit.outside {
+                if let Some(slot) = out.outside.get_mut(index) {
+                    *slot = Some(rebuild(&leaf.text, pieces));
+                }
                 continue;
             }
             match (leaf.kind, leaf.object_start, &leaf.text) {
@@ -443,6 +484,12 @@ fn rebuild(text: &str, pieces: Vec<(Range<usize>, String)>) -> String {
     out
 }
 
+/// What a transform hands back besides the body.
+struct TransformOut<'o> {
+    issued_tokens: &'o mut Vec<String>,
+    outside: &'o mut [Option<String>],
+}
+
 enum Piece {
     Text(String),
     /// Waiting for the vault batch; holds the detection index.
@@ -531,6 +578,19 @@ impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
         {
             return Ok(());
         }
+        self.judge(leaf, None, |paths| Arc::from(paths.text(path)))
+    }
+}
+
+impl<'a> Scan<'_, 'a> {
+    /// Detect in one leaf, apply precision controls and the policy. The path is only rendered
+    /// for a leaf with findings.
+    fn judge(
+        &mut self,
+        leaf: Leaf<'a>,
+        outside: Option<usize>,
+        path: impl FnOnce(&mut PathHashes) -> Arc<str>,
+    ) -> Result<(), ProtectError> {
         self.findings.clear();
         self.protector
             .detector
@@ -538,7 +598,7 @@ impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
         if self.findings.is_empty() {
             return Ok(());
         }
-        let path: Arc<str> = Arc::from(self.paths.text(path));
+        let path = path(&mut self.paths);
         let leaf_index = self.hits.len();
         let mut kept = 0;
         for finding in self.findings.drain(..) {
@@ -567,7 +627,7 @@ impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
             kept += 1;
         }
         if kept > 0 {
-            self.hits.push(HitLeaf { leaf });
+            self.hits.push(HitLeaf { leaf, outside });
         }
         Ok(())
     }

@@ -1,0 +1,204 @@
+//! What a request carries outside its JSON body — path segments, query parameters and forwarded
+//! header values — collected for the same protection as the body, and written back with the
+//! policy's replacements. Values are percent-decoded before detection (`+` stays `+`: RFC 3986
+//! gives it no meaning in a query) and re-encoded when replaced; everything untouched is
+//! forwarded byte-identical.
+//!
+//! Not scanned: the credential headers meant for the upstream (`authorization` when the gateway
+//! does not consume it, `x-api-key`, `x-goog-api-key`, `api-key`) and Gemini's `key` query
+//! parameter — they hold the caller's provider key by design.
+
+use std::borrow::Cow;
+
+use http::header::{HeaderMap, HeaderValue};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use haechi_core::hash::short_hash;
+use haechi_core::protect::outside::location;
+use haechi_core::protect::OutsideValue;
+
+/// Headers that carry the caller's upstream credential.
+const UPSTREAM_CREDENTIAL_HEADERS: [&str; 4] =
+    ["authorization", "x-api-key", "x-goog-api-key", "api-key"];
+
+/// Kept as is when re-encoding a replaced value: RFC 3986 unreserved characters.
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Where a collected value lives in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The i-th non-empty path segment.
+    Segment(usize),
+    /// The name of the i-th query pair.
+    QueryName(usize),
+    /// The value of the i-th query pair.
+    QueryValue(usize),
+    /// The i-th forwarded header (in the forwarded map's iteration order).
+    Header(usize),
+}
+
+/// The values of one request outside its body.
+#[derive(Debug, Default)]
+pub(crate) struct OutsideValues {
+    places: Vec<Place>,
+    locations: Vec<String>,
+    texts: Vec<String>,
+}
+
+impl OutsideValues {
+    /// Collect from the normalized path (no query), the raw query and the headers that will be
+    /// forwarded.
+    pub fn collect(path: &str, query: Option<&str>, forwarded: &HeaderMap, gemini: bool) -> Self {
+        let mut values = OutsideValues::default();
+        for (index, segment) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+            values.push(
+                Place::Segment(index),
+                format!("$path[{index}]"),
+                decode(segment),
+            );
+        }
+        for (index, (name, value)) in query_pairs(query.unwrap_or("")).enumerate() {
+            let name = decode(name);
+            if gemini && name == "key" {
+                continue;
+            }
+            let value_location = location("$query", &name);
+            // A name is located by its hash, as the body's keys are.
+            values.push(
+                Place::QueryName(index),
+                format!("$query.key_{}", short_hash(name.as_bytes())),
+                name.into_owned(),
+            );
+            values.push(
+                Place::QueryValue(index),
+                value_location,
+                decode(value.unwrap_or("")),
+            );
+        }
+        for (index, (name, value)) in forwarded.iter().enumerate() {
+            if UPSTREAM_CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            values.push(
+                Place::Header(index),
+                format!("$header.{}", name.as_str()),
+                text,
+            );
+        }
+        values
+    }
+
+    fn push(&mut self, place: Place, location: String, text: impl Into<String>) {
+        let text = text.into();
+        if text.is_empty() {
+            return;
+        }
+        self.places.push(place);
+        self.locations.push(location);
+        self.texts.push(text);
+    }
+
+    /// The values as the protector takes them.
+    pub fn as_protect_input(&self) -> Vec<OutsideValue<'_>> {
+        self.locations
+            .iter()
+            .zip(&self.texts)
+            .map(|(location, text)| OutsideValue { location, text })
+            .collect()
+    }
+
+    /// Apply the protector's replacements (one per collected value, `None` = unchanged) to the
+    /// path-and-query and the forwarded headers. Returns `None` when a replaced header value
+    /// cannot be a header value (the caller fails closed).
+    pub fn apply(
+        &self,
+        replacements: &[Option<String>],
+        path: &str,
+        query: Option<&str>,
+        forwarded: &mut HeaderMap,
+    ) -> Option<Option<String>> {
+        if replacements.iter().all(Option::is_none) {
+            return Some(None);
+        }
+        let replaced = |wanted: Place| {
+            self.places
+                .iter()
+                .zip(replacements)
+                .find(|(place, _)| **place == wanted)
+                .and_then(|(_, replacement)| replacement.as_deref())
+        };
+
+        let mut new_path = String::with_capacity(path.len() + 32);
+        let mut index = 0;
+        for (position, segment) in path.split('/').enumerate() {
+            if position > 0 {
+                new_path.push('/');
+            }
+            if segment.is_empty() {
+                continue;
+            }
+            match replaced(Place::Segment(index)) {
+                Some(text) => new_path.extend(utf8_percent_encode(text, ENCODE)),
+                None => new_path.push_str(segment),
+            }
+            index += 1;
+        }
+
+        if let Some(query) = query {
+            new_path.push('?');
+            for (index, pair) in query.split('&').enumerate() {
+                if index > 0 {
+                    new_path.push('&');
+                }
+                let (name, value) = split_pair(pair);
+                match replaced(Place::QueryName(index)) {
+                    Some(text) => new_path.extend(utf8_percent_encode(text, ENCODE)),
+                    None => new_path.push_str(name),
+                }
+                if let Some(value) = value {
+                    new_path.push('=');
+                    match replaced(Place::QueryValue(index)) {
+                        Some(text) => new_path.extend(utf8_percent_encode(text, ENCODE)),
+                        None => new_path.push_str(value),
+                    }
+                }
+            }
+        }
+
+        let mut rebuilt = HeaderMap::with_capacity(forwarded.len());
+        for (index, (name, value)) in forwarded.iter().enumerate() {
+            let value = match replaced(Place::Header(index)) {
+                Some(text) => HeaderValue::from_bytes(text.as_bytes()).ok()?,
+                None => value.clone(),
+            };
+            rebuilt.append(name.clone(), value);
+        }
+        *forwarded = rebuilt;
+        Some(Some(new_path))
+    }
+}
+
+fn decode(raw: &str) -> Cow<'_, str> {
+    percent_decode_str(raw).decode_utf8_lossy()
+}
+
+fn split_pair(pair: &str) -> (&str, Option<&str>) {
+    match pair.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (pair, None),
+    }
+}
+
+/// Every `&`-separated pair, empty ones included, so indices match the raw query.
+fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    query.split('&').map(split_pair)
+}
+
+#[cfg(test)]
+#[path = "tests/outside.rs"]
+mod tests;
