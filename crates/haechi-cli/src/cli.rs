@@ -54,6 +54,17 @@ pub enum Command {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Show, and with --yes cut, an incomplete last record of the audit log (kept as a copy).
+    AuditRepair {
+        /// The audit log to repair (default: audit.path of the config).
+        #[arg(long, alias = "path")]
+        audit: Option<PathBuf>,
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Cut the incomplete record (without it, only show what would be cut).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Show what is and is not protected under a config.
     Status {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]

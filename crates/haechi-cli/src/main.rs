@@ -50,6 +50,9 @@ fn run(command: Command) -> anyhow::Result<u8> {
             anchor.as_ref().map(|path| path.as_deref()),
             &config,
         ),
+        Command::AuditRepair { audit, config, yes } => {
+            commands::audit_repair::run(audit.as_deref(), &config, yes)
+        }
         Command::TokenReveal {
             token,
             config,

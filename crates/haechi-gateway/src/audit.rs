@@ -23,6 +23,11 @@ impl AuditHandle {
         AuditHandle { writer }
     }
 
+    /// Whether events can be recorded now (see [`AuditWriter::ready`]).
+    pub fn ready(&self) -> bool {
+        self.writer.ready().is_ok()
+    }
+
     /// Resolves once the event's batch is appended (and synced, per `audit.fsync`). An error
     /// means the event is not in the log, and the caller must not act as if it were.
     pub async fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {

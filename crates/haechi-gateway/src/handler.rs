@@ -414,7 +414,8 @@ impl Gateway {
         self.record(event, scope).await
     }
 
-    /// Append an event; a decision that cannot be audited is not acted on.
+    /// Append an event; a decision that cannot be audited is not acted on. The client is told
+    /// the audit log is unavailable (503, retry later), and readiness fails until appends work.
     pub(crate) async fn record(&self, event: PreparedEvent, scope: &Scope) -> Result<(), Refusal> {
         self.audit.record(event).await.map_err(|error| {
             tracing::error!(
@@ -422,8 +423,13 @@ impl Gateway {
                 correlation_id = %scope.correlation_id,
                 code = error.code,
             );
-            self.metrics.inc(Counter::InternalError);
-            internal_error()
+            self.metrics.inc(Counter::AuditUnavailable);
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "haechi_audit_unavailable",
+                "The audit log cannot be written, so the request was not forwarded; retry later (operators: see /__haechi/ready and the gateway log)",
+            )
+            .retry_after(1)
         })
     }
 

@@ -43,11 +43,12 @@ pub enum Counter {
     InternalError,
     Overloaded,
     ResponseStreamTruncated,
+    AuditUnavailable,
 }
 
 impl Counter {
     /// Every counter, in exposition order.
-    pub const ALL: [Counter; 9] = [
+    pub const ALL: [Counter; 10] = [
         Counter::Blocks,
         Counter::AuthDenied,
         Counter::RateLimited,
@@ -57,6 +58,7 @@ impl Counter {
         Counter::InternalError,
         Counter::Overloaded,
         Counter::ResponseStreamTruncated,
+        Counter::AuditUnavailable,
     ];
 
     /// The sample name as scraped.
@@ -71,6 +73,7 @@ impl Counter {
             Counter::InternalError => "haechi_internal_error_total",
             Counter::Overloaded => "haechi_overloaded_total",
             Counter::ResponseStreamTruncated => "haechi_response_stream_truncated_total",
+            Counter::AuditUnavailable => "haechi_audit_unavailable_total",
         }
     }
 
@@ -86,6 +89,7 @@ impl Counter {
             Counter::InternalError => "Requests that failed on an unexpected gateway error",
             Counter::Overloaded => "Requests refused with 503 because the in-flight ceiling was reached",
             Counter::ResponseStreamTruncated => "Streamed responses cut short because protection could not continue",
+            Counter::AuditUnavailable => "Requests refused with 503 because their audit event could not be written",
         }
     }
 

@@ -21,8 +21,9 @@ pub(crate) fn answer(gateway: &Gateway, path: &str) -> Response<Body> {
             &json!({ "ok": true, "mode": gateway.config.mode.as_str(), "version": VERSION }),
         ),
         "/__haechi/ready" => {
-            // Fail closed: a gateway that cannot write its audit log is not ready.
-            let audit_writable = run_blocking(|| (gateway.readiness)());
+            // Fail closed: a gateway that cannot write its audit log is not ready — by the
+            // embedder's check and by the outcome of the last append.
+            let audit_writable = run_blocking(|| (gateway.readiness)() && gateway.audit.ready());
             let status = if audit_writable {
                 StatusCode::OK
             } else {

@@ -768,9 +768,11 @@ async fn a_request_that_cannot_be_audited_is_not_forwarded() {
     let reply = gw
         .post_json("/v1/chat/completions", &chat(&format!("hi {EMAIL}")))
         .await;
-    assert_eq!(reply.status, 500, "{}", reply.text());
-    assert_eq!(reply.error(), "haechi_proxy_error");
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(reply.error(), "haechi_audit_unavailable");
     assert!(!reply.text().contains(EMAIL));
     assert_eq!(stub.count(), 0, "an unaudited request was forwarded");
-    assert!(gw.metrics_text().contains("haechi_internal_error_total 1"));
+    assert!(gw
+        .metrics_text()
+        .contains("haechi_audit_unavailable_total 1"));
 }

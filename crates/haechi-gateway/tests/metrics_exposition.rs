@@ -10,7 +10,7 @@ use std::sync::Arc;
 use haechi_core::vocab::Mode;
 use haechi_gateway::metrics::{Counter, GatewayMetrics, DURATION_BUCKETS};
 
-const COUNTER_NAMES: [&str; 10] = [
+const COUNTER_NAMES: [&str; 11] = [
     "haechi_requests_total",
     "haechi_blocks_total",
     "haechi_auth_denied_total",
@@ -21,6 +21,7 @@ const COUNTER_NAMES: [&str; 10] = [
     "haechi_internal_error_total",
     "haechi_overloaded_total",
     "haechi_response_stream_truncated_total",
+    "haechi_audit_unavailable_total",
 ];
 const HISTOGRAM: &str = "haechi_request_duration_seconds";
 

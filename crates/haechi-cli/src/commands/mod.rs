@@ -1,5 +1,6 @@
 //! One module per command. Each returns the process exit code on success.
 
+pub mod audit_repair;
 pub mod audit_verify;
 pub mod auth;
 pub mod demo;

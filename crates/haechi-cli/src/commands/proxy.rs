@@ -40,6 +40,10 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     let keys = open_keys(&config)?;
     let crypto: Arc<dyn Crypto> = keys.clone();
     let sink = open_audit(&config)?;
+    // A log that cannot take another record (a torn last line) would fail every request:
+    // refuse to start and say how to repair it.
+    sink.head()
+        .map_err(|error| anyhow!("cannot start the gateway: {}", error.message))?;
     let writer = Arc::new(
         AuditWriter::spawn(sink as Arc<dyn BatchAppend>, WriterOptions::default())
             .context("cannot start the audit writer thread")?,

@@ -15,7 +15,7 @@ pub enum AuditStoreError {
         #[source]
         source: io::Error,
     },
-    #[error("audit log {} ends with an incomplete record (a writer stopped mid-line); run `haechi audit-verify`, then move the damaged file aside before writing again", path.display())]
+    #[error("audit log {} ends with an incomplete record (a writer stopped mid-line); inspect it with `haechi audit-verify --audit {}`, then cut the incomplete record with `haechi audit-repair --audit {} --yes` (it shows what it drops and keeps a copy)", path.display(), path.display(), path.display())]
     TornTail { path: PathBuf },
     #[error("the last record of audit log {} carries no usable auditIntegrity link, so a new record cannot be chained to it; run `haechi audit-verify` and start a new log file", path.display())]
     UnchainedTail { path: PathBuf },

@@ -3,11 +3,13 @@
 
 mod error;
 mod read;
+mod repair;
 mod sink;
 mod tail;
 mod writer;
 
 pub use error::{AuditStoreError, NotWritable};
 pub use read::{check_writable, read_anchors, read_summary, verify_file, verify_file_anchored};
+pub use repair::{repair_torn_tail, RepairPlan, TornTail};
 pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions, JsonlStore};
 pub use writer::{AuditWriter, BatchAppend, WriterOptions};

@@ -19,8 +19,8 @@ pub(crate) enum Tail {
         head: ChainHead,
         needs_newline: bool,
     },
-    /// The last line is not JSON: a writer stopped mid-line.
-    Torn,
+    /// The last line is not JSON: a writer stopped mid-line. `line_start` is its byte offset.
+    Torn { line_start: u64 },
     /// The last line is JSON but carries no usable `auditIntegrity`.
     Unchained,
 }
@@ -40,7 +40,10 @@ pub(crate) fn read_tail(file: &mut File, len: u64) -> io::Result<Tail> {
         file.read_exact(&mut buffer)?;
         let needs_newline = buffer.last() != Some(&b'\n');
         match last_line(&buffer, start == 0) {
-            Some(Some(line)) => return Ok(classify(line, needs_newline)),
+            Some(Some(line)) => {
+                let line_start = start + (line.as_ptr() as usize - buffer.as_ptr() as usize) as u64;
+                return Ok(classify(line, line_start, needs_newline));
+            }
             Some(None) => return Ok(Tail::Empty { needs_newline }),
             None => chunk = chunk.saturating_mul(2),
         }
@@ -69,7 +72,7 @@ fn last_line(buffer: &[u8], at_file_start: bool) -> Option<Option<&[u8]>> {
     }
 }
 
-fn classify(line: &[u8], needs_newline: bool) -> Tail {
+fn classify(line: &[u8], line_start: u64, needs_newline: bool) -> Tail {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match serde_json::from_slice::<Value>(line) {
         Ok(record) => match ChainHead::from_record(&record) {
@@ -79,7 +82,7 @@ fn classify(line: &[u8], needs_newline: bool) -> Tail {
             },
             None => Tail::Unchained,
         },
-        Err(_) => Tail::Torn,
+        Err(_) => Tail::Torn { line_start },
     }
 }
 
@@ -153,7 +156,9 @@ mod tests {
         );
         assert_eq!(
             tail_of(format!("{A}\n{{\"id\":\"x\",\"aud").as_bytes()),
-            Tail::Torn
+            Tail::Torn {
+                line_start: A.len() as u64 + 1
+            }
         );
         assert_eq!(
             tail_of(format!("{A}\n{{\"id\":1}}\n").as_bytes()),

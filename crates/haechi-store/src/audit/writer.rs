@@ -7,6 +7,7 @@
 //! The chain stays strictly sequential: only the writer thread appends, and the store's file
 //! lock keeps other processes' writers out.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -18,11 +19,20 @@ use serde_json::{Map, Value};
 /// Appends a batch of events as one unit (the JSONL sink does, with one write).
 pub trait BatchAppend: Send + Sync + 'static {
     fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError>;
+
+    /// Whether an append would succeed now, without appending (readiness after a failure).
+    fn probe(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
 
 impl BatchAppend for super::JsonlAuditSink {
     fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
         self.append_prepared(events)
+    }
+
+    fn probe(&self) -> Result<(), ProviderError> {
+        super::JsonlAuditSink::probe(self)
     }
 }
 
@@ -56,19 +66,39 @@ struct Job {
 pub struct AuditWriter {
     sender: Mutex<Option<SyncSender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    target: Arc<dyn BatchAppend>,
+    /// Whether the last batch was appended: readiness fails while appends fail.
+    last_append_ok: Arc<AtomicBool>,
 }
 
 impl AuditWriter {
     pub fn spawn(target: Arc<dyn BatchAppend>, options: WriterOptions) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::sync_channel(options.queue_capacity.max(1));
         let max_batch = options.max_batch.max(1);
-        let thread = std::thread::Builder::new()
-            .name("haechi-audit-writer".into())
-            .spawn(move || run(target.as_ref(), &receiver, max_batch))?;
+        let last_append_ok = Arc::new(AtomicBool::new(true));
+        let thread = {
+            let target = Arc::clone(&target);
+            let last_append_ok = Arc::clone(&last_append_ok);
+            std::thread::Builder::new()
+                .name("haechi-audit-writer".into())
+                .spawn(move || run(target.as_ref(), &receiver, max_batch, &last_append_ok))?
+        };
         Ok(AuditWriter {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            target,
+            last_append_ok,
         })
+    }
+
+    /// Whether events can be recorded: yes while the last batch was appended; after a failed
+    /// batch, only once the target says an append would now succeed (the disk has room again,
+    /// the torn tail was repaired), so an instance taken out of rotation can come back.
+    pub fn ready(&self) -> Result<(), ProviderError> {
+        if self.last_append_ok.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.target.probe()
     }
 
     fn sender(&self) -> Result<SyncSender<Job>, ProviderError> {
@@ -153,7 +183,12 @@ fn stopped() -> ProviderError {
     )
 }
 
-fn run(target: &dyn BatchAppend, receiver: &Receiver<Job>, max_batch: usize) {
+fn run(
+    target: &dyn BatchAppend,
+    receiver: &Receiver<Job>,
+    max_batch: usize,
+    last_append_ok: &AtomicBool,
+) {
     let mut events = Vec::with_capacity(max_batch);
     let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
     loop {
@@ -173,6 +208,7 @@ fn run(target: &dyn BatchAppend, receiver: &Receiver<Job>, max_batch: usize) {
             }
         }
         let result = target.append_batch(std::mem::take(&mut events)).map(|_| ());
+        last_append_ok.store(result.is_ok(), Ordering::Release);
         for reply in replies.drain(..) {
             reply(result.clone());
         }

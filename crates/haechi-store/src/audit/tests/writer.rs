@@ -107,3 +107,42 @@ fn try_submit_reports_each_outcome_and_refuses_when_full() {
     assert!(accepted.iter().all(Result::is_ok));
     assert_eq!(target.events.load(Ordering::SeqCst), 50 - refused);
 }
+
+/// Fails while `failing` is set; its probe answers like the disk it stands for.
+#[derive(Default)]
+struct Flaky {
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl BatchAppend for Flaky {
+    fn append_batch(&self, _: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
+        self.probe().map(|()| None)
+    }
+
+    fn probe(&self) -> Result<(), ProviderError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(ProviderError::new("haechi_audit_io", "disk full"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn readiness_follows_the_last_append_and_recovers_through_the_probe() {
+    let target = Arc::new(Flaky::default());
+    let writer = AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap();
+    writer.record(event(1)).unwrap();
+    assert!(writer.ready().is_ok());
+
+    target.failing.store(true, Ordering::SeqCst);
+    // Ready until an append actually fails (readiness reports outcomes, it does not write).
+    assert!(writer.ready().is_ok());
+    assert!(writer.record(event(2)).is_err());
+    assert_eq!(writer.ready().unwrap_err().code, "haechi_audit_io");
+
+    // Space is back: the probe says an append would succeed, before any traffic.
+    target.failing.store(false, Ordering::SeqCst);
+    assert!(writer.ready().is_ok());
+    writer.record(event(3)).unwrap();
+    assert!(writer.ready().is_ok());
+}
