@@ -98,7 +98,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
                 Ok(commands::EXIT_OK)
             }
             None => anyhow::bail!(
-                "unknown command {:?}; known commands: {}",
+                "Unknown command: {}. Known commands: {}",
                 topic.unwrap_or_default(),
                 commands::help::known_commands()
                     .collect::<Vec<_>>()
@@ -118,6 +118,10 @@ fn usage_error(error: clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
+    if let Some(message) = unknown_command(&error) {
+        eprintln!("haechi: {message}");
+        return ExitCode::from(1);
+    }
     let rendered = error.render().to_string();
     let first = rendered
         .lines()
@@ -127,4 +131,24 @@ fn usage_error(error: clap::Error) -> ExitCode {
         .to_string();
     eprintln!("haechi: {first}; run 'haechi help' for usage");
     ExitCode::from(1)
+}
+
+/// The reference's wording for an unknown command (scripts match on `Unknown command: <name>`),
+/// plus clap's suggestion when one is close.
+fn unknown_command(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let Some(ContextValue::String(name)) = error.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let mut message = format!("Unknown command: {name}. Run 'haechi help' for usage.");
+    if let Some(ContextValue::Strings(similar)) = error.get(ContextKind::SuggestedSubcommand) {
+        // clap orders suggestions by rising confidence.
+        if let Some(best) = similar.last() {
+            message.push_str(&format!(" Did you mean '{best}'?"));
+        }
+    }
+    Some(message)
 }

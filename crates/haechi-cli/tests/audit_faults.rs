@@ -85,3 +85,16 @@ fn audit_repair_shows_the_torn_record_then_cuts_it_with_yes() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_protect_that_cannot_audit_names_the_log_not_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    torn_log(dir.path());
+
+    let (code, _, stderr) = run(dir.path(), &["protect", "input.json"]);
+
+    assert_eq!(code, 1);
+    assert!(!stderr.contains("input file"), "{stderr}");
+    assert!(stderr.contains("audit log"), "{stderr}");
+    assert!(stderr.contains("haechi audit-repair"), "{stderr}");
+}

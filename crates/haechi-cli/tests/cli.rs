@@ -362,3 +362,28 @@ fn audit_verify_detects_tampering_and_truncation() {
         "without the anchor, a truncated chain is still a valid chain"
     );
 }
+
+#[test]
+fn an_unknown_command_uses_the_reference_wording_and_suggests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = stderr_of(haechi(dir.path()).arg("frobnicate"));
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim_end(),
+        "haechi: Unknown command: frobnicate. Run 'haechi help' for usage."
+    );
+
+    let (code, stderr) = stderr_of(haechi(dir.path()).arg("protec"));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("haechi: Unknown command: protec.") && stderr.contains("'protect'"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = stderr_of(haechi(dir.path()).args(["help", "frobnicate"]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("haechi: Unknown command: frobnicate."),
+        "{stderr}"
+    );
+}

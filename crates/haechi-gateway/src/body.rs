@@ -12,6 +12,8 @@ pub enum ReadError<E> {
     TooLarge,
     /// The body failed (client or upstream connection).
     Body(E),
+    /// No byte arrived for the idle timeout.
+    Idle,
 }
 
 /// The declared `Content-Length`, if it is a valid number.
@@ -25,11 +27,13 @@ pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// Read a whole body, refusing more than `max_bytes`.
+/// Read a whole body, refusing more than `max_bytes`, and giving up when no frame arrives
+/// within `idle` (a slow but moving body is the caller's whole-body deadline to judge).
 pub async fn read_capped<B>(
     mut body: B,
     declared: Option<u64>,
     max_bytes: u64,
+    idle: Option<std::time::Duration>,
 ) -> Result<Bytes, ReadError<B::Error>>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
@@ -40,7 +44,14 @@ where
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
     let mut received: u64 = 0;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let next = match idle {
+            Some(idle) => tokio::time::timeout(idle, body.frame())
+                .await
+                .map_err(|_| ReadError::Idle)?,
+            None => body.frame().await,
+        };
+        let Some(frame) = next else { break };
         let frame = frame.map_err(ReadError::Body)?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers carry nothing we forward

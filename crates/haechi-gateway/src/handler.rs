@@ -179,22 +179,29 @@ impl Gateway {
         let profile = self.admit(&head.headers, &mut scope).await?;
 
         let max_bytes = self.config.limits.max_request_bytes;
-        let read = read_capped(body, declared_length(&head.headers), max_bytes);
-        let body = match self.config.limits.request_timeout_ms {
-            Some(0) => read.await,
-            limit => {
-                let limit = limit.map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
-                tokio::time::timeout_at((started + limit).into(), read)
-                    .await
-                    .map_err(|_| {
-                        Refusal::new(
-                            StatusCode::REQUEST_TIMEOUT,
-                            "haechi_request_timeout",
-                            "The request body did not arrive within limits.requestTimeoutMs",
-                        )
-                        .closing()
-                    })?
-            }
+        let read = read_capped(
+            body,
+            declared_length(&head.headers),
+            max_bytes,
+            // As nginx's `client_body_timeout`: a client that stops sending is let go, not
+            // held until the whole-request deadline.
+            match self.config.limits.body_idle_timeout_ms {
+                0 => None,
+                idle => Some(Duration::from_millis(idle)),
+            },
+        );
+        let body = match self.request_deadline() {
+            None => read.await,
+            Some(limit) => tokio::time::timeout_at((started + limit).into(), read)
+                .await
+                .map_err(|_| {
+                    Refusal::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "haechi_request_timeout",
+                        "The request body did not arrive within limits.requestTimeoutMs",
+                    )
+                    .closing()
+                })?,
         };
         let body = body.map_err(|error| match error {
             ReadError::TooLarge => Refusal::new(
@@ -207,6 +214,15 @@ impl Gateway {
                 StatusCode::BAD_REQUEST,
                 "haechi_request_body_unreadable",
                 "The request body could not be read (the client connection failed)",
+            )
+            .closing(),
+            ReadError::Idle => Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "haechi_request_timeout",
+                format!(
+                    "No request body bytes arrived for limits.bodyIdleTimeoutMs ({} ms); send the body without pauses",
+                    self.config.limits.body_idle_timeout_ms
+                ),
             )
             .closing(),
         })?;
@@ -322,6 +338,16 @@ impl Gateway {
         self.metrics
             .request(scope.route.id, self.request_mode, decision);
         Ok(response)
+    }
+
+    /// The whole-request deadline: `limits.requestTimeoutMs`, Node's 300 s when `null`, none
+    /// when `0` (Node semantics).
+    fn request_deadline(&self) -> Option<Duration> {
+        match self.config.limits.request_timeout_ms {
+            Some(0) => None,
+            Some(limit) => Some(Duration::from_millis(limit)),
+            None => Some(DEFAULT_REQUEST_TIMEOUT),
+        }
     }
 
     /// Authenticate, resolve the profile, apply the rate limit.
@@ -452,6 +478,11 @@ impl Gateway {
             .await
             .map_err(|error| match error {
                 UpstreamError::Timeout => {
+                    tracing::warn!(
+                        event = "upstream_timeout",
+                        correlation_id = %scope.correlation_id,
+                        route = scope.route.id,
+                    );
                     self.metrics.inc(Counter::UpstreamTimeout);
                     Refusal::new(
                         StatusCode::GATEWAY_TIMEOUT,
@@ -463,6 +494,11 @@ impl Gateway {
                     )
                 }
                 UpstreamError::Unreachable => {
+                    tracing::warn!(
+                        event = "upstream_unreachable",
+                        correlation_id = %scope.correlation_id,
+                        route = scope.route.id,
+                    );
                     self.metrics.inc(Counter::UpstreamError);
                     Refusal::new(
                         StatusCode::BAD_GATEWAY,

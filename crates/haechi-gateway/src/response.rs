@@ -107,7 +107,7 @@ pub(crate) async fn protect(
     sanitize_response_headers(&mut parts.headers);
     let cap = response_cap(gateway);
     let declared = declared_length(&parts.headers);
-    let read = read_capped(incoming, declared, cap);
+    let read = read_capped(incoming, declared, cap, None);
     let timeout = Duration::from_millis(gateway.config.limits.upstream_timeout_ms);
     let read = match tokio::time::timeout(timeout, read).await {
         Ok(read) => read,
@@ -122,7 +122,7 @@ pub(crate) async fn protect(
     };
     let raw = match read {
         Ok(raw) => raw,
-        Err(ReadError::Body(_)) => {
+        Err(ReadError::Body(_) | ReadError::Idle) => {
             gateway.metrics.inc(Counter::UpstreamError);
             return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,

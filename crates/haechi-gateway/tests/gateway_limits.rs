@@ -193,6 +193,28 @@ async fn a_client_stalling_mid_body_gets_408_or_is_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_pauses_longer_than_the_idle_timeout_gets_408_before_the_request_deadline() {
+    let stub = Stub::ok().await;
+    // The whole-request deadline stays at its 300 s default; the pause limit cuts in first.
+    let gw = start_gateway(stub.url(), |c| {
+        enforce(c);
+        set(c, "limits.bodyIdleTimeoutMs", json!(300));
+    })
+    .await;
+
+    let head =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n{\"a\":";
+    let started = Instant::now();
+    let outcome = raw_exchange(gw.addr, head.as_bytes(), PROMPTLY).await;
+
+    assert!(started.elapsed() < PROMPTLY);
+    assert_eq!(outcome.status(), Some(408), "{}", outcome.received);
+    assert_eq!(outcome.body_json()["error"], "haechi_request_timeout");
+    assert!(outcome.closed, "the stalled connection was kept open");
+    assert_eq!(stub.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_leaving_during_a_slow_upstream_call_cancels_it() {
     let stub = Stub::start(|_| StubReply::never()).await;
     let gw = start_gateway(stub.url(), enforce).await;

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use haechi_core::audit::ProtectSummary;
 use haechi_core::config::Config;
-use haechi_core::protect::{ProtectContext, ProtectOutcome, Protector};
+use haechi_core::protect::{ProtectContext, ProtectError, ProtectOutcome, Protector};
 use haechi_core::vocab::{Direction, Mode};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -22,8 +22,17 @@ pub fn run(input_path: &Path, config_path: &Path, direction: DirectionArg) -> Re
         DirectionArg::Request => Direction::Request,
         DirectionArg::Response => Direction::Response,
     };
-    let (mode, outcome) = protect_text(&protector, &config, &input, direction)
-        .map_err(|error| anyhow!("input file {}: {error}", input_path.display()))?;
+    let (mode, outcome) =
+        protect_text(&protector, &config, &input, direction).map_err(|error| match error {
+            // Only a fault of the input names the input; audit, key and vault errors name their
+            // own file.
+            ProtectError::NotUtf8 { .. }
+            | ProtectError::InvalidJson { .. }
+            | ProtectError::TooDeeplyNested { .. } => {
+                anyhow!("input file {}: {error}", input_path.display())
+            }
+            other => anyhow!("{other}"),
+        })?;
     print_outcome(&config, mode, &input, &outcome)?;
     Ok(if outcome.blocked {
         super::EXIT_BLOCKED

@@ -49,6 +49,7 @@ pub fn default_config() -> Config {
             shutdown_grace_ms: 10_000,
             request_timeout_ms: None,
             headers_timeout_ms: None,
+            body_idle_timeout_ms: 60_000,
         },
         policy: PolicyConfig {
             mode: Some(Mode::DryRun),

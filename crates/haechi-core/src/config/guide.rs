@@ -62,6 +62,8 @@ limits
   limits.shutdownGraceMs      integer >= 0 (default 10000)
   limits.requestTimeoutMs     null or integer >= 0 (default null)
   limits.headersTimeoutMs     null or integer >= 0 (default null)
+  limits.bodyIdleTimeoutMs    integer >= 0, longest pause inside a request body before
+                              408, 0 = none (default 60000; this implementation only)
 
 policy
   policy.mode                 null | dry-run | report-only | enforce (default dry-run)

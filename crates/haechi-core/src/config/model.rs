@@ -116,6 +116,9 @@ pub struct LimitsConfig {
     pub shutdown_grace_ms: u64,
     pub request_timeout_ms: Option<u64>,
     pub headers_timeout_ms: Option<u64>,
+    /// Our additive key: the longest pause inside a request body before 408 (nginx's
+    /// `client_body_timeout`); `0` disables it.
+    pub body_idle_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

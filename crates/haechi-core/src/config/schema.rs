@@ -246,6 +246,7 @@ static LIMITS: &[Field] = &[
         "headersTimeoutMs",
         Node::OrNull(&NON_NEGATIVE, NullMeans::Unset),
     ),
+    field("bodyIdleTimeoutMs", NON_NEGATIVE),
 ];
 
 const PRESETS: Node = Node::List {
