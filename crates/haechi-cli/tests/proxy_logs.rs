@@ -39,6 +39,8 @@ fn start_proxy(dir: &Path, format: &str) -> (Child, String) {
         }
         _ => first.trim().rsplit("://").next().unwrap().to_string(),
     };
+    // Keep reading what the proxy prints, so its stdout never closes under it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     (child, address)
 }
 

@@ -147,6 +147,22 @@ async fn shutdown_signal(lines: StartupLines) {
     }
 }
 
+/// Print a line, ignoring a closed stream: the gateway keeps serving when whoever started it
+/// stopped reading its output.
+macro_rules! say_out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// The lines the proxy prints about itself: the reference's text lines, or one JSON object
 /// per event under `logging.format: json`. Operational fields only.
 #[derive(Clone, Copy)]
@@ -161,9 +177,9 @@ impl StartupLines {
             target.extend(extra);
         }
         if level == "warn" {
-            eprintln!("{object}");
+            say_err!("{object}");
         } else {
-            println!("{object}");
+            say_out!("{object}");
         }
     }
 
@@ -178,9 +194,9 @@ impl StartupLines {
                         "version": haechi_gateway::VERSION }),
             );
         } else {
-            println!("Haechi proxy listening on {scheme}://{address}");
-            println!("Upstream: {upstream}");
-            println!("Mode: {}", mode.as_str());
+            say_out!("Haechi proxy listening on {scheme}://{address}");
+            say_out!("Upstream: {upstream}");
+            say_out!("Mode: {}", mode.as_str());
         }
     }
 
@@ -192,9 +208,9 @@ impl StartupLines {
                 json!({ "tls": tls, "trustForwardedProto": trust_forwarded_proto }),
             );
         } else if tls {
-            eprintln!("warning: --allow-remote-bind serves beyond loopback (TLS terminated by Haechi); keep network access controls in front of it");
+            say_err!("warning: --allow-remote-bind serves beyond loopback (TLS terminated by Haechi); keep network access controls in front of it");
         } else {
-            eprintln!("warning: --allow-remote-bind serves plain http beyond loopback behind a trusted TLS terminator (proxy.trustForwardedProto); requests without X-Forwarded-Proto: https are refused; keep network access controls in front of it");
+            say_err!("warning: --allow-remote-bind serves plain http beyond loopback behind a trusted TLS terminator (proxy.trustForwardedProto); requests without X-Forwarded-Proto: https are refused; keep network access controls in front of it");
         }
     }
 
@@ -202,7 +218,7 @@ impl StartupLines {
         if self.json {
             self.event("warn", "non_enforce_mode", json!({ "mode": mode.as_str() }));
         } else {
-            eprintln!(
+            say_err!(
                 "warning: policy mode is {}: payloads are inspected and audited but NOT changed or blocked; set policy.mode to \"enforce\" to protect traffic",
                 mode.as_str()
             );
@@ -213,7 +229,7 @@ impl StartupLines {
         if self.json {
             self.event("warn", "response_protection_disabled", json!({}));
         } else {
-            eprintln!("warning: responseProtection.enabled is false: upstream responses are relayed without inspection");
+            say_err!("warning: responseProtection.enabled is false: upstream responses are relayed without inspection");
         }
     }
 
@@ -221,7 +237,7 @@ impl StartupLines {
         if self.json {
             self.event("info", "proxy_shutdown", json!({ "signal": signal }));
         } else {
-            eprintln!("Haechi proxy: {signal} received, draining in-flight requests");
+            say_err!("Haechi proxy: {signal} received, draining in-flight requests");
         }
     }
 
@@ -230,9 +246,9 @@ impl StartupLines {
         if self.json {
             self.event("info", "proxy_stopped", json!({ "drained": clean }));
         } else if clean {
-            eprintln!("Haechi proxy stopped (all in-flight requests finished)");
+            say_err!("Haechi proxy stopped (all in-flight requests finished)");
         } else {
-            eprintln!("Haechi proxy stopped (limits.shutdownGraceMs ran out; remaining connections were closed)");
+            say_err!("Haechi proxy stopped (limits.shutdownGraceMs ran out; remaining connections were closed)");
         }
     }
 }
