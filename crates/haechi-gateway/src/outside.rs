@@ -13,9 +13,7 @@ use std::borrow::Cow;
 use http::header::{HeaderMap, HeaderValue};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use haechi_core::hash::short_hash;
-use haechi_core::protect::outside::location;
-use haechi_core::protect::OutsideValue;
+use haechi_core::protect::{OutsideLocation, OutsideValue};
 
 /// Headers that carry the caller's upstream credential.
 const UPSTREAM_CREDENTIAL_HEADERS: [&str; 4] =
@@ -41,12 +39,19 @@ enum Place {
     Header(usize),
 }
 
+/// One collected value.
+#[derive(Debug)]
+struct Entry {
+    place: Place,
+    /// The decoded query name or the header name (empty for a path segment).
+    name: String,
+    text: String,
+}
+
 /// The values of one request outside its body.
 #[derive(Debug, Default)]
 pub(crate) struct OutsideValues {
-    places: Vec<Place>,
-    locations: Vec<String>,
-    texts: Vec<String>,
+    entries: Vec<Entry>,
 }
 
 impl OutsideValues {
@@ -55,27 +60,17 @@ impl OutsideValues {
     pub fn collect(path: &str, query: Option<&str>, forwarded: &HeaderMap, gemini: bool) -> Self {
         let mut values = OutsideValues::default();
         for (index, segment) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
-            values.push(
-                Place::Segment(index),
-                format!("$path[{index}]"),
-                decode(segment),
-            );
+            values.push(Place::Segment(index), String::new(), decode(segment));
         }
         for (index, (name, value)) in query_pairs(query.unwrap_or("")).enumerate() {
             let name = decode(name);
             if gemini && name == "key" {
                 continue;
             }
-            let value_location = location("$query", &name);
-            // A name is located by its hash, as the body's keys are.
-            values.push(
-                Place::QueryName(index),
-                format!("$query.key_{}", short_hash(name.as_bytes())),
-                name.into_owned(),
-            );
+            values.push(Place::QueryName(index), name.to_string(), name.clone());
             values.push(
                 Place::QueryValue(index),
-                value_location,
+                name.into_owned(),
                 decode(value.unwrap_or("")),
             );
         }
@@ -83,32 +78,39 @@ impl OutsideValues {
             if UPSTREAM_CREDENTIAL_HEADERS.contains(&name.as_str()) {
                 continue;
             }
-            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            values.push(
-                Place::Header(index),
-                format!("$header.{}", name.as_str()),
-                text,
-            );
+            let text = String::from_utf8_lossy(value.as_bytes());
+            values.push(Place::Header(index), name.as_str().to_owned(), text);
         }
         values
     }
 
-    fn push(&mut self, place: Place, location: String, text: impl Into<String>) {
-        let text = text.into();
-        if text.is_empty() {
-            return;
+    fn push(&mut self, place: Place, name: String, text: Cow<'_, str>) {
+        if !text.is_empty() {
+            self.entries.push(Entry {
+                place,
+                name,
+                text: text.into_owned(),
+            });
         }
-        self.places.push(place);
-        self.locations.push(location);
-        self.texts.push(text);
     }
 
     /// The values as the protector takes them.
     pub fn as_protect_input(&self) -> Vec<OutsideValue<'_>> {
-        self.locations
+        self.entries
             .iter()
-            .zip(&self.texts)
-            .map(|(location, text)| OutsideValue { location, text })
+            .map(|entry| {
+                let name = entry.name.as_str();
+                let location = match entry.place {
+                    Place::Segment(index) => OutsideLocation::PathSegment(index),
+                    Place::QueryName(_) => OutsideLocation::QueryName(name),
+                    Place::QueryValue(_) => OutsideLocation::QueryValue(name),
+                    Place::Header(_) => OutsideLocation::Header(name),
+                };
+                OutsideValue {
+                    location,
+                    text: &entry.text,
+                }
+            })
             .collect()
     }
 
@@ -126,10 +128,10 @@ impl OutsideValues {
             return Some(None);
         }
         let replaced = |wanted: Place| {
-            self.places
+            self.entries
                 .iter()
                 .zip(replacements)
-                .find(|(place, _)| **place == wanted)
+                .find(|(entry, _)| entry.place == wanted)
                 .and_then(|(_, replacement)| replacement.as_deref())
         };
 

@@ -275,3 +275,26 @@ async fn dry_run_detects_outside_values_and_forwards_them_unchanged() {
     assert_eq!(stub.last().target, target);
     assert_eq!(detection_paths(&gw), ["$query.user"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_name_that_is_itself_a_secret_never_reaches_the_audit_log() {
+    let stub = Stub::echo().await;
+    let gw = start_gateway(stub.url(), |_| {}).await;
+
+    let secret = "ghp_EXAMPLE0123456789abcdefghijABCDEFGHIJ";
+    let reply = gw
+        .post_json(
+            &format!("/v1/chat/completions?{secret}={ENCODED_EMAIL}"),
+            &chat("hello"),
+        )
+        .await;
+
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let paths = detection_paths(&gw);
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(
+        paths.iter().all(|p| p.starts_with("$query.key_")),
+        "{paths:?}"
+    );
+    assert!(!gw.audit_text().contains(secret));
+}

@@ -31,7 +31,7 @@ use crate::vocab::{Action, Direction, LeafKind};
 
 pub use context::ProtectContext;
 pub use fields::{request_fields, RequestFields, TopField};
-pub use outside::OutsideValue;
+pub use outside::{OutsideLocation, OutsideValue};
 use precision::{PrecisionControls, Removal};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
 use walk::{walk, Leaf, LeafVisitor, PathHashes, Segment};
@@ -251,7 +251,10 @@ impl Protector {
                 span: 0..0,
                 object_start: None,
             };
-            scan.judge(leaf, Some(index), |_| Arc::from(value.location))?;
+            let location = value.location;
+            scan.judge(leaf, Some(index), |_| {
+                Arc::from(location.render(&self.detector))
+            })?;
         }
         let Scan {
             hits,

@@ -13,10 +13,11 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
 }
 
 fn texts(values: &OutsideValues) -> Vec<(String, String)> {
+    let detector = haechi_core::detect::Detector::new(&Default::default()).unwrap();
     values
         .as_protect_input()
         .iter()
-        .map(|value| (value.location.to_string(), value.text.to_string()))
+        .map(|value| (value.location.render(&detector), value.text.to_string()))
         .collect()
 }
 
