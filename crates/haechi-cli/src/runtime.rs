@@ -151,8 +151,7 @@ pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
 }
 
 /// The protect pipeline wired to the local key file, the audit log and the vault.
-pub fn build_protector(config: &Config) -> Result<Protector> {
-    let keys = open_keys(config)?;
+pub fn build_protector(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<Protector> {
     let audit = open_audit(config)?;
     let vault = LazyVault::new(config, Arc::clone(&keys));
     let collaborators = Collaborators {
@@ -161,6 +160,24 @@ pub fn build_protector(config: &Config) -> Result<Protector> {
         tokenizer: Some(Arc::new(vault)),
     };
     Protector::new(config, collaborators).map_err(|error| anyhow!("invalid config: {error}"))
+}
+
+/// Records the nonces a command really used when it ends, by any path: gives back the unused
+/// part of the key's nonce reservation, so the budget counts encryptions, not processes.
+/// Explicit because a provider shared with threads that outlive the command would otherwise
+/// give it back only when the last of them lets go (dropping the provider does it too).
+/// `main` returns its exit code instead of calling `std::process::exit`, so this always runs
+/// at a normal exit; a killed process loses at most its current small chunk.
+pub struct ReleaseKeysOnExit(pub Arc<LocalKeyProvider>);
+
+impl Drop for ReleaseKeysOnExit {
+    fn drop(&mut self) {
+        if let Err(error) = self.0.release_unused_budget() {
+            eprintln!(
+                "haechi: warning: the unused part of the nonce reservation was not given back ({error}); the key's budget over-counts by at most one chunk, which is safe"
+            );
+        }
+    }
 }
 
 /// The vault of `tokenVault.path`: our SQLite database beside it, after importing the reference

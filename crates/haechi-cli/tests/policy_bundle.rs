@@ -369,6 +369,12 @@ fn bundles_signed_by_the_reference_verify_and_load() {
         path.join(KEY_FILE),
     )
     .unwrap();
+    // Git keeps no file modes; a key file that others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path.join(KEY_FILE), fs::Permissions::from_mode(0o600)).unwrap();
+    }
     fs::write(
         path.join("haechi.config.json"),
         json!({"keys": {"keyFile": KEY_FILE}}).to_string(),

@@ -2,11 +2,20 @@
 //!
 //! Random 96-bit IVs stay collision-safe only up to 2^32 encryptions under one key (NIST SP
 //! 800-38D §8.3), and an IV collision under GCM is catastrophic. So encryptions are counted per
-//! kid and persisted in the key file entry's `usage`. The count is reserved a window at a time
-//! and written *before* the window is used: a crash or restart can only skip the unused tail of
-//! a window (over-count), never reuse it. One warning at half the budget; at the limit
-//! encryption fails closed until the key is rotated. A key file that cannot be written (made
-//! read-only, or on a read-only mount) degrades to a per-process count, with a warning.
+//! kid and persisted in the key file entry's `usage` (the reference's field). The count is
+//! reserved a chunk at a time and written *before* the chunk is used: a crash can only leave
+//! the unused tail of a chunk counted (over-count), never hand an invocation out twice.
+//!
+//! Chunks grow: a process's first reservation is small ([`NONCE_FIRST_WINDOW`]) and each next
+//! one doubles up to [`NONCE_RESERVE_WINDOW`], so a short `haechi protect` run charges little
+//! while a busy gateway writes the key file rarely. At a normal exit the unused tail is given
+//! back ([`Meter::release`]): `usage` drops from the end of the chunk to what was really used,
+//! so the budget counts encryptions, not processes. A process killed with `-9` gives nothing
+//! back and loses at most its current chunk.
+//!
+//! One warning at half the budget; at the limit encryption fails closed until the key is
+//! rotated. A key file that cannot be written (made read-only, or on a read-only mount)
+//! degrades to a per-process count, with a warning.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -16,34 +25,41 @@ use serde_json::Value;
 
 use crate::error::CryptoError;
 use crate::keyfile;
+use crate::private_file;
 
 /// The per-key invocation ceiling for random 96-bit IVs.
 pub const MAX_ENCRYPTIONS_PER_KEY: u64 = 1 << 32;
 /// The one-time warning point: half the budget.
 pub const NONCE_WARN_THRESHOLD: u64 = 1 << 31;
-/// How many invocations one key file write reserves.
+/// The largest chunk one key file write reserves (the reference reserves this much each time).
 pub const NONCE_RESERVE_WINDOW: u64 = 1 << 20;
+/// A process's first chunk; each later one doubles, up to [`NONCE_RESERVE_WINDOW`]. Also the
+/// most a process killed during its first chunk can leave charged but unused.
+pub const NONCE_FIRST_WINDOW: u64 = 1 << 10;
 
 /// Warning code: the active key passed half of its budget.
 pub const WARN_NONCE_BUDGET: &str = "HAECHI_NONCE_BUDGET";
 /// Warning code: the budget cannot be persisted; only this process's count is enforced.
 pub const WARN_NONCE_BUDGET_NOPERSIST: &str = "HAECHI_NONCE_BUDGET_NOPERSIST";
 
-/// The budget's limit and reservation window. Production uses [`NonceBudget::default`]; tests
-/// inject small numbers.
+/// The budget's limit and chunk sizes. Production uses [`NonceBudget::default`]; tests inject
+/// small numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NonceBudget {
     /// Encryptions allowed under one key.
     pub limit: u64,
-    /// Invocations reserved per key file write.
-    pub window: u64,
+    /// A process's first reservation.
+    pub first_window: u64,
+    /// The largest reservation; chunks double from `first_window` up to this.
+    pub max_window: u64,
 }
 
 impl Default for NonceBudget {
     fn default() -> Self {
         NonceBudget {
             limit: MAX_ENCRYPTIONS_PER_KEY,
-            window: NONCE_RESERVE_WINDOW,
+            first_window: NONCE_FIRST_WINDOW,
+            max_window: NONCE_RESERVE_WINDOW,
         }
     }
 }
@@ -60,13 +76,27 @@ impl NonceBudget {
                 reason: "the limit must be at least 1",
             });
         }
-        if self.window == 0 {
+        if self.first_window == 0 {
             return Err(CryptoError::InvalidNonceBudget {
-                reason: "the reservation window must be at least 1",
+                reason: "the first reservation must be at least 1",
+            });
+        }
+        if self.max_window < self.first_window {
+            return Err(CryptoError::InvalidNonceBudget {
+                reason: "the largest reservation must be at least the first",
             });
         }
         Ok(self)
     }
+}
+
+/// The part of the key's budget a provider holds: invocations `start..end` are charged to it in
+/// the key file, and `used` of them are spent. For diagnostics and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NonceReservation {
+    pub start: u64,
+    pub end: u64,
+    pub used: u64,
 }
 
 /// Something the operator should know about, handed out by
@@ -104,7 +134,16 @@ pub fn read_nonce_budget_with(
 ) -> Result<NonceBudgetStatus, CryptoError> {
     let path = path.as_ref();
     let doc = keyfile::parse_document(path, &keyfile::read_text(path)?)?;
-    let entries = keyfile::key_entries(path, &doc)?;
+    budget_status(path, &doc, budget)
+}
+
+/// The active key's budget in a parsed key file.
+pub(crate) fn budget_status(
+    path: &Path,
+    doc: &Value,
+    budget: NonceBudget,
+) -> Result<NonceBudgetStatus, CryptoError> {
+    let entries = keyfile::key_entries(path, doc)?;
     let (entry, _) = keyfile::active_entry(path, entries, false)?;
     let kid = keyfile::entry_kid(path, entry)?.to_owned();
     let used = entry_usage(path, entry)?;
@@ -142,7 +181,7 @@ fn entry_usage(path: &Path, entry: &Value) -> Result<u64, CryptoError> {
     }
 }
 
-/// The window this process may use: invocations `base .. base + granted`, `used` of them spent.
+/// The chunk this process may use: invocations `base .. base + granted`, `used` of them spent.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     base: u64,
@@ -150,16 +189,18 @@ struct Window {
     used: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct MeterState {
     window: Option<Window>,
+    /// The size of the next chunk to reserve.
+    next_grant: u64,
     warned: bool,
     persist_disabled: bool,
 }
 
-/// Counts one key's encryptions. One mutex guards the window; it is held across key file I/O
-/// only while a new window is reserved (once per `window` encryptions), which also keeps two
-/// threads from reserving at once.
+/// Counts one key's encryptions. One mutex guards the chunk; it is held across key file I/O
+/// only while a chunk is reserved or given back, which also keeps two threads from doing so
+/// at once. Dropping the meter gives back the unused part of its chunk.
 #[derive(Debug)]
 pub(crate) struct Meter {
     path: PathBuf,
@@ -174,16 +215,25 @@ impl Meter {
             path,
             kid,
             budget,
-            state: Mutex::new(MeterState::default()),
+            state: Mutex::new(MeterState {
+                window: None,
+                next_grant: budget.first_window,
+                warned: false,
+                persist_disabled: false,
+            }),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MeterState> {
+        // A poisoned lock still holds a consistent count: every update is a single assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Account for one encryption; call before choosing the IV. Fails closed at the limit.
     /// Returns the warnings this call raised (usually none; no allocation then).
     pub(crate) fn consume(&self) -> Result<Vec<CryptoWarning>, CryptoError> {
         let mut warnings = Vec::new();
-        // A poisoned lock still holds a consistent count: every update is a single assignment.
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state();
         let window = match state.window {
             Some(w) if w.used < w.granted => w,
             _ => self.reserve(&mut state, &mut warnings)?,
@@ -209,6 +259,15 @@ impl Meter {
         Ok(warnings)
     }
 
+    /// The chunk held now, if any.
+    pub(crate) fn reservation(&self) -> Option<NonceReservation> {
+        self.state().window.map(|w| NonceReservation {
+            start: w.base,
+            end: w.base + w.granted,
+            used: w.used,
+        })
+    }
+
     fn exhausted(&self) -> CryptoError {
         CryptoError::NonceBudgetExhausted {
             kid: self.kid.clone(),
@@ -216,7 +275,7 @@ impl Meter {
         }
     }
 
-    /// Reserve the next window: advance the persisted `usage` first, then hand it out.
+    /// Reserve the next chunk: advance the persisted `usage` first, then hand it out.
     fn reserve(
         &self,
         state: &mut MeterState,
@@ -225,9 +284,9 @@ impl Meter {
         // Never count below what this process already reserved, whatever the file says now.
         let reserved_end = state.window.map_or(0, |w| w.base + w.granted);
         let mut doc = None;
-        // Held until the new usage is written, so another process cannot reserve the same window.
-        let _lock = (!state.persist_disabled && !keyfile::is_read_only(&self.path))
-            .then(|| keyfile::lock(&self.path))
+        // Held until the new usage is written, so another process cannot reserve the same chunk.
+        let _lock = (!state.persist_disabled && !private_file::is_read_only(&self.path))
+            .then(|| private_file::lock(&self.path))
             .flatten();
         let current = if state.persist_disabled && state.window.is_some() {
             reserved_end
@@ -242,9 +301,13 @@ impl Meter {
         if current >= self.budget.limit {
             return Err(self.exhausted());
         }
-        let granted = self.budget.window.min(self.budget.limit - current);
+        let granted = state.next_grant.min(self.budget.limit - current);
+        state.next_grant = state
+            .next_grant
+            .saturating_mul(2)
+            .min(self.budget.max_window);
         if let Some(mut doc) = doc.filter(|_| !state.persist_disabled) {
-            if let Err(reason) = self.persist(&mut doc, current + granted) {
+            if let Err(reason) = self.write_usage(&mut doc, current + granted) {
                 state.persist_disabled = true;
                 warnings.push(CryptoWarning {
                     code: WARN_NONCE_BUDGET_NOPERSIST,
@@ -264,6 +327,47 @@ impl Meter {
         Ok(window)
     }
 
+    /// Give back the unused part of the current chunk: the key file's `usage` goes from the end
+    /// of the chunk down to where this process's use really ended. Returns how many invocations
+    /// were given back (0 when nothing was, which is always safe: it only over-counts).
+    ///
+    /// Only under the key file's lock, and only if `usage` still equals the end of our chunk,
+    /// i.e. nobody reserved after us. Otherwise our tail lies below another process's chunk,
+    /// and lowering `usage` under it would let the next reservation overlap a chunk still in
+    /// use (or, after a restored backup, count below what was really used); so the tail stays
+    /// charged, at most one chunk per process. The provider stays usable: a later encryption
+    /// reserves a new chunk after the given-back point.
+    pub(crate) fn release(&self) -> Result<u64, CryptoError> {
+        let mut state = self.state();
+        let Some(window) = state.window else {
+            return Ok(0);
+        };
+        let unused = window.granted - window.used;
+        if unused == 0 || state.persist_disabled || private_file::is_read_only(&self.path) {
+            return Ok(0);
+        }
+        let Some(_lock) = private_file::lock(&self.path) else {
+            return Ok(0);
+        };
+        let mut doc = keyfile::parse_document(&self.path, &keyfile::read_text(&self.path)?)?;
+        let Ok(usage) = self.entry(&doc).and_then(|e| entry_usage(&self.path, e)) else {
+            return Ok(0);
+        };
+        if usage != window.base + window.granted {
+            return Ok(0);
+        }
+        self.write_usage(&mut doc, window.base + window.used)
+            .map_err(|reason| CryptoError::KeyFileWrite {
+                path: self.path.clone(),
+                source: std::io::Error::other(reason),
+            })?;
+        state.window = Some(Window {
+            granted: window.used,
+            ..window
+        });
+        Ok(unused)
+    }
+
     fn entry<'a>(&self, doc: &'a Value) -> Result<&'a Value, CryptoError> {
         keyfile::key_entries(&self.path, doc)?
             .iter()
@@ -276,8 +380,8 @@ impl Meter {
 
     /// Write `usage` into this kid's entry, keeping everything else. The error is a short reason
     /// for the warning.
-    fn persist(&self, doc: &mut Value, usage: u64) -> Result<(), String> {
-        if keyfile::is_read_only(&self.path) {
+    fn write_usage(&self, doc: &mut Value, usage: u64) -> Result<(), String> {
+        if private_file::is_read_only(&self.path) {
             return Err("the key file is read-only".into());
         }
         let entry = doc
@@ -292,6 +396,13 @@ impl Meter {
             .ok_or_else(|| "the active key entry disappeared".to_owned())?;
         entry.insert("usage".into(), Value::from(usage));
         keyfile::write_document(&self.path, doc).map_err(|e| e.kind().to_string())
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        // Best effort: a failure leaves the tail charged, which only over-counts.
+        let _ = self.release();
     }
 }
 

@@ -26,9 +26,9 @@ use haechi_core::audit::canonical_json;
 use ring::hmac;
 use serde_json::{Map, Value};
 
+use crate::check;
 use crate::encoding::{b64url, b64url_strict};
 use crate::error::CryptoError;
-use crate::keyfile;
 use crate::provider::printable_kid;
 use crate::timestamp::now_iso;
 use haechi_core::js_json;
@@ -134,7 +134,7 @@ impl PolicyBundleKeys {
     /// Read and validate the key file and derive a signing key for each of its keys.
     pub fn open(key_file: impl AsRef<Path>) -> Result<Self, BundleError> {
         let path = key_file.as_ref().to_path_buf();
-        let loaded = keyfile::load(&path)?;
+        let loaded = check::open(&path)?.keys;
         let keys = loaded
             .keys
             .iter()

@@ -22,6 +22,10 @@ pub enum CryptoError {
         source: io::Error,
     },
 
+    /// Like ssh's "UNPROTECTED PRIVATE KEY FILE": a key others can read is refused.
+    #[error("key file {} is accessible by group or others (mode 0{mode:o}); an unprotected key file is refused: run `chmod 600 {}` (and rotate with `haechi init --force` if others may have read it)", path.display(), path.display())]
+    KeyFileTooOpen { path: PathBuf, mode: u32 },
+
     /// `reason` is always our own wording (never text from the file).
     #[error("key file {} is malformed: {reason}; restore it from a backup or rotate with `haechi init --force`", path.display())]
     KeyFileMalformed { path: PathBuf, reason: String },
@@ -106,6 +110,7 @@ impl CryptoError {
         match self {
             CryptoError::KeyFileMissing { .. } => "haechi_crypto_key_file_missing",
             CryptoError::KeyFileUnreadable { .. } => "haechi_crypto_key_file_unreadable",
+            CryptoError::KeyFileTooOpen { .. } => "haechi_crypto_key_file_too_open",
             CryptoError::KeyFileMalformed { .. } => "haechi_crypto_key_file_malformed",
             CryptoError::NoKeys { .. } => "haechi_crypto_no_keys",
             CryptoError::BadKeyLength { .. } => "haechi_crypto_bad_key_length",

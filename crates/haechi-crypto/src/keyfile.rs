@@ -9,12 +9,12 @@
 //! ```
 //!
 //! The document is handled as a `serde_json::Value` (insertion-ordered), so fields we do not
-//! know survive every rewrite in place. Writes go to a `0600` temporary file in the same
-//! directory, are synced, then renamed over the old file.
+//! know survive every rewrite in place. Writes are atomic and `0600`, through a symlink to its
+//! target ([`crate::private_file`]). What every opener checks first is in [`crate::check`].
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::encoding::{b64_lenient, b64url, hex};
 use crate::error::CryptoError;
+use crate::private_file::{self, write_private_file_atomic};
 use crate::timestamp::{now_iso, now_millis};
 use haechi_core::js_json;
 
@@ -71,7 +72,12 @@ pub struct KeyInitOutcome {
 
 /// Read the key file's text; a missing file is its own error.
 pub(crate) fn read_text(path: &Path) -> Result<String, CryptoError> {
-    fs::read_to_string(path).map_err(|source| match source.kind() {
+    fs::read_to_string(path).map_err(|source| read_error(path, source))
+}
+
+/// An I/O error reading the key file, as the operator should see it.
+pub(crate) fn read_error(path: &Path, source: io::Error) -> CryptoError {
+    match source.kind() {
         io::ErrorKind::NotFound => CryptoError::KeyFileMissing {
             path: path.to_path_buf(),
         },
@@ -83,7 +89,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, CryptoError> {
             path: path.to_path_buf(),
             source,
         },
-    })
+    }
 }
 
 /// Parse key file text as JSON. The error names the position only, never the text.
@@ -183,14 +189,6 @@ pub(crate) fn validate(
     })
 }
 
-/// Read and validate a key file (the provider's load: falls back to the first key when none is
-/// marked active).
-pub(crate) fn load(path: &Path) -> Result<LoadedKeys, CryptoError> {
-    let text = read_text(path)?;
-    let doc = parse_document(path, &text)?;
-    validate(path, &doc, false)
-}
-
 /// Create the key file, or keep a valid existing one, or (with `force`) rotate it.
 ///
 /// - Missing file: parent directories are created and a file with one active key is written.
@@ -209,7 +207,7 @@ pub fn init_local_key_file(
             source,
         })?;
     }
-    let _lock = lock(path);
+    let _lock = private_file::lock(path);
     let existing = match read_text(path) {
         Ok(text) => Some(parse_document(path, &text)?),
         Err(CryptoError::KeyFileMissing { .. }) => None,
@@ -282,114 +280,10 @@ fn new_kid(rng: &SystemRandom) -> Result<String, CryptoError> {
     Ok(format!("local-{}-{}", now_millis(), hex(&suffix)))
 }
 
-/// Write a key file document in the reference's layout, atomically, mode 0600.
+/// Write a key file document in the reference's layout, atomically, mode 0600 (through a
+/// symlink to its target).
 pub(crate) fn write_document(path: &Path, doc: &Value) -> io::Result<()> {
     write_private_file_atomic(path, js_json::stringify_pretty_line(doc).as_bytes())
-}
-
-/// Replace `path` with `contents` atomically, mode 0600: temp file in the same directory →
-/// write → fsync → rename → fsync the directory. For secret-bearing files (key file, token
-/// stores): a reader sees the old file or the new one, never a torn one.
-pub fn write_private_file_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let mut nonce = [0u8; 4];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| io::Error::other("random temp-file name unavailable"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        hex(&nonce)
-    ));
-
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
-        #[cfg(unix)]
-        {
-            // The umask can only clear bits; make the mode exactly 0600 regardless.
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        }
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable; not every file system can sync a directory.
-    if let Ok(handle) = fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
-}
-
-/// An exclusive advisory lock that serializes read-modify-write of one key file across
-/// processes (nonce reservations and rotation), so neither can overwrite the other's update.
-/// It lives in a sidecar file (`.<name>.lock`) because the key file itself is replaced by rename.
-/// Released on drop.
-#[derive(Debug)]
-pub(crate) struct KeyFileLock {
-    _file: fs::File,
-}
-
-/// Take the key file's lock, waiting for another holder. `None` when the lock file cannot be
-/// created or locked (a read-only directory, say): the caller then proceeds unlocked, as the
-/// reference always does.
-pub(crate) fn lock(path: &Path) -> Option<KeyFileLock> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let name = path.file_name()?;
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let file = options
-        .open(dir.join(format!(".{}.lock", name.to_string_lossy())))
-        .ok()?;
-    file.lock().ok()?;
-    Some(KeyFileLock { _file: file })
-}
-
-/// Whether the operator has made the key file read-only (no owner write permission), or the
-/// process cannot open it for writing. Either way the nonce budget must not be persisted.
-pub(crate) fn is_read_only(path: &Path) -> bool {
-    let Ok(meta) = fs::metadata(path) else {
-        return true;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        if meta.permissions().mode() & 0o200 == 0 {
-            return true;
-        }
-    }
-    #[cfg(not(unix))]
-    if meta.permissions().readonly() {
-        return true;
-    }
-    OpenOptions::new().append(true).open(path).is_err()
 }
 
 #[cfg(test)]

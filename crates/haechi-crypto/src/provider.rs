@@ -1,7 +1,9 @@
 //! `LocalKeyProvider`: the reference's `haechi.crypto.local-aes-gcm` provider in Rust.
 //!
-//! Keys are read and validated once, in [`LocalKeyProvider::open`]; every call after that works
-//! from memory (the key file is touched again only to reserve a nonce window).
+//! Keys are read and checked once, in [`LocalKeyProvider::open`] (the same check as
+//! [`check_key_file`](crate::check_key_file)); every call after that works from memory. The key
+//! file is touched again only to reserve a nonce chunk, and at the end to give back its unused
+//! part ([`LocalKeyProvider::release_unused_budget`], also run on drop).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,14 +18,12 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::Value;
 
 use crate::aad::{canonical_aad_for_envelope, canonicalize_crypto_aad, CRYPTO_AAD_ENCODING_V2};
-use crate::budget::{CryptoWarning, Meter, NonceBudget};
+use crate::budget::{CryptoWarning, Meter, NonceBudget, NonceReservation};
+use crate::check;
 use crate::encoding::{b64_lenient, b64url, hex};
 use crate::error::CryptoError;
-use crate::keyfile::{self, ALG};
+use crate::keyfile::ALG;
 use crate::timestamp::{normalize_expiry, now_iso, now_millis, parse_millis};
-
-/// Warning code: no key is marked active, so the first key of the file is used.
-pub const WARN_NO_ACTIVE_KEY: &str = "HAECHI_NO_ACTIVE_KEY";
 
 /// Domains whose derived HMAC keys are cached; real callers use a handful of fixed domains,
 /// and the bound keeps a caller passing many distinct domains from growing memory.
@@ -58,7 +58,9 @@ impl fmt::Debug for LocalKeyProvider {
 }
 
 impl LocalKeyProvider {
-    /// Load and validate the key file with the production nonce budget (2^32, windows of 2^20).
+    /// Check and load the key file with the production nonce budget (2^32; chunks from 2^10
+    /// doubling to 2^20). Refuses a missing, unreadable, malformed or group/world-accessible
+    /// key file; a symlinked one is used (and written) at its target.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CryptoError> {
         Self::open_with_budget(path, NonceBudget::default())
     }
@@ -70,7 +72,8 @@ impl LocalKeyProvider {
     ) -> Result<Self, CryptoError> {
         let path = path.as_ref().to_path_buf();
         let budget = budget.validate()?;
-        let loaded = keyfile::load(&path)?;
+        let opened = check::open(&path)?;
+        let loaded = opened.keys;
         let mut keys = HashMap::with_capacity(loaded.keys.len());
         let mut active_hmac = None;
         for (kid, bytes) in &loaded.keys {
@@ -86,17 +89,6 @@ impl LocalKeyProvider {
         }
         let active_hmac =
             active_hmac.ok_or_else(|| CryptoError::NoActiveKey { path: path.clone() })?;
-        let mut warnings = Vec::new();
-        if loaded.active_by_fallback {
-            warnings.push(CryptoWarning {
-                code: WARN_NO_ACTIVE_KEY,
-                message: format!(
-                    "no key in {} is marked \"active\"; encrypting with the first key ({}); run `haechi init --force` to make a fresh active key",
-                    path.display(),
-                    loaded.active_kid
-                ),
-            });
-        }
         Ok(LocalKeyProvider {
             meter: Meter::new(path.clone(), loaded.active_kid.clone(), budget),
             path,
@@ -105,7 +97,7 @@ impl LocalKeyProvider {
             active_hmac,
             derived: RwLock::new(HashMap::new()),
             rng: SystemRandom::new(),
-            warnings: Mutex::new(warnings),
+            warnings: Mutex::new(opened.warnings),
             hook: None,
         })
     }
@@ -124,6 +116,20 @@ impl LocalKeyProvider {
     /// oldest first; each is handed out once.
     pub fn take_warnings(&self) -> Vec<CryptoWarning> {
         std::mem::take(&mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Record actual use: give back the part of the nonce chunk this provider reserved but did
+    /// not use, so the key file's count is what was really encrypted. Call it when a process is
+    /// done encrypting (the CLI does at exit; dropping the provider does too). Returns how many
+    /// invocations were given back; 0 when another process reserved after this one (its tail
+    /// then stays charged, which is safe). The provider stays usable.
+    pub fn release_unused_budget(&self) -> Result<u64, CryptoError> {
+        self.meter.release()
+    }
+
+    /// The nonce chunk this provider holds now, if it has encrypted anything.
+    pub fn nonce_reservation(&self) -> Option<NonceReservation> {
+        self.meter.reservation()
     }
 
     /// The key file this provider was opened from.

@@ -161,7 +161,19 @@ fn key_file_problems_are_reported_as_such() {
         r#"{"keys":[{"kid":"a","status":"active","k":"c2hvcnQ"}]}"#,
     )
     .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).unwrap();
+        let error = PolicyBundleKeys::open(&broken).unwrap_err();
+        assert_eq!(error.code(), "haechi_crypto_bad_key_length");
+        // The same check as every other opener: a key file others can read is refused.
+        fs::set_permissions(&broken, fs::Permissions::from_mode(0o640)).unwrap();
+    }
     let error = PolicyBundleKeys::open(&broken).unwrap_err();
+    #[cfg(unix)]
+    assert_eq!(error.code(), "haechi_crypto_key_file_too_open");
+    #[cfg(not(unix))]
     assert_eq!(error.code(), "haechi_crypto_bad_key_length");
 }
 

@@ -21,8 +21,22 @@ fn read(name: &str) -> Value {
     parse_policy_bundle(&fs::read_to_string(fixture(name)).unwrap()).unwrap()
 }
 
+/// Open a key file fixture from a private (0600) copy: git keeps no file modes, and a key file
+/// that others can read is refused.
+fn open_keys(name: &str) -> PolicyBundleKeys {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::copy(fixture(name), &path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    PolicyBundleKeys::open(&path).unwrap()
+}
+
 fn reference_keys() -> PolicyBundleKeys {
-    PolicyBundleKeys::open(fixture("reference-bundle-keys.json")).unwrap()
+    open_keys("reference-bundle-keys.json")
 }
 
 const BUNDLES: [&str; 4] = [
@@ -158,7 +172,7 @@ fn tampered_reference_bundles_are_refused() {
 #[test]
 fn a_different_key_file_refuses_reference_bundles() {
     // An unrelated key file does not know the kid at all.
-    let other = PolicyBundleKeys::open(fixture("reference-other-keys.json")).unwrap();
+    let other = open_keys("reference-other-keys.json");
     let bundle = read("reference-bundle.json");
     match other.verify(&bundle) {
         Err(error @ BundleError::UnknownKid { .. }) => {
@@ -178,6 +192,11 @@ fn a_different_key_file_refuses_reference_bundles() {
     forged["keys"][0]["kid"] = bundle["kid"].clone();
     let path = dir.path().join("forged.keys.json");
     fs::write(&path, forged.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let forged = PolicyBundleKeys::open(&path).unwrap();
     assert_mismatch(&forged, &bundle, "same kid, other key");
 }

@@ -27,6 +27,12 @@ fn vectors() -> Value {
 fn reference_keys(dir: &tempfile::TempDir) -> PathBuf {
     let path = dir.path().join("dev.keys.json");
     fs::copy(fixtures().join("reference-keys.json"), &path).unwrap();
+    // Git keeps no file modes; a key file that others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     path
 }
 

@@ -1,5 +1,6 @@
-//! The per-key nonce budget with small injected limits: reservation windows, the warning at
-//! half, failing closed at the limit, restarts over-counting, the read-only fallback, threads.
+//! The per-key nonce budget with small injected limits: growing reservation chunks, giving
+//! back the unused part, the warning at half, failing closed at the limit, crashes
+//! over-counting, the read-only fallback, threads. (Separate processes: `nonce_processes.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -8,8 +9,8 @@ use std::sync::Arc;
 
 use haechi_crypto::{
     init_local_key_file, read_nonce_budget, read_nonce_budget_with, CryptoError, LocalKeyProvider,
-    NonceBudget, MAX_ENCRYPTIONS_PER_KEY, NONCE_RESERVE_WINDOW, NONCE_WARN_THRESHOLD,
-    WARN_NONCE_BUDGET, WARN_NONCE_BUDGET_NOPERSIST,
+    NonceBudget, NonceReservation, MAX_ENCRYPTIONS_PER_KEY, NONCE_FIRST_WINDOW,
+    NONCE_RESERVE_WINDOW, NONCE_WARN_THRESHOLD, WARN_NONCE_BUDGET, WARN_NONCE_BUDGET_NOPERSIST,
 };
 use serde_json::{json, Value};
 
@@ -45,8 +46,13 @@ fn set_active_usage(path: &Path, usage: u64) {
     .unwrap();
 }
 
+/// A budget whose chunks all have one size.
 fn budget(limit: u64, window: u64) -> NonceBudget {
-    NonceBudget { limit, window }
+    NonceBudget {
+        limit,
+        first_window: window,
+        max_window: window,
+    }
 }
 
 fn encrypt(provider: &LocalKeyProvider) -> Result<(), CryptoError> {
@@ -56,32 +62,154 @@ fn encrypt(provider: &LocalKeyProvider) -> Result<(), CryptoError> {
 }
 
 #[test]
-fn production_budget_reserves_one_window_per_file_write() {
+fn production_budget_starts_with_a_small_chunk() {
     assert_eq!(MAX_ENCRYPTIONS_PER_KEY, 4_294_967_296);
     assert_eq!(NONCE_WARN_THRESHOLD, 2_147_483_648);
     assert_eq!(NONCE_RESERVE_WINDOW, 1_048_576);
+    assert_eq!(NONCE_FIRST_WINDOW, 1_024);
+    assert_eq!(
+        NonceBudget::default(),
+        NonceBudget {
+            limit: MAX_ENCRYPTIONS_PER_KEY,
+            first_window: NONCE_FIRST_WINDOW,
+            max_window: NONCE_RESERVE_WINDOW,
+        }
+    );
     let (_dir, path) = fresh();
     let provider = LocalKeyProvider::open(&path).unwrap();
     assert_eq!(active_usage(&path), None, "opening reserves nothing");
+    assert_eq!(provider.nonce_reservation(), None);
     encrypt(&provider).unwrap();
-    assert_eq!(active_usage(&path), Some(NONCE_RESERVE_WINDOW));
+    assert_eq!(active_usage(&path), Some(NONCE_FIRST_WINDOW));
     let written = fs::read(&path).unwrap();
     encrypt(&provider).unwrap();
-    assert_eq!(
-        fs::read(&path).unwrap(),
-        written,
-        "no write inside a window"
-    );
+    assert_eq!(fs::read(&path).unwrap(), written, "no write inside a chunk");
 
     let status = read_nonce_budget(&path).unwrap();
-    assert_eq!(status.used, NONCE_RESERVE_WINDOW);
+    assert_eq!(status.used, NONCE_FIRST_WINDOW);
     assert_eq!(status.limit, MAX_ENCRYPTIONS_PER_KEY);
     assert_eq!(
         status.remaining,
-        MAX_ENCRYPTIONS_PER_KEY - NONCE_RESERVE_WINDOW
+        MAX_ENCRYPTIONS_PER_KEY - NONCE_FIRST_WINDOW
     );
     assert!(status.used_fraction > 0.0 && status.used_fraction < 1.0);
     assert!(!status.exhausted);
+
+    // At exit the unused part goes back: the file counts the two real encryptions.
+    drop(provider);
+    assert_eq!(active_usage(&path), Some(2));
+}
+
+#[test]
+fn chunks_double_up_to_the_cap() {
+    let (_dir, path) = fresh();
+    let growing = NonceBudget {
+        limit: 1_000,
+        first_window: 2,
+        max_window: 16,
+    };
+    let provider = LocalKeyProvider::open_with_budget(&path, growing).unwrap();
+    let mut starts = Vec::new();
+    for _ in 0..80 {
+        encrypt(&provider).unwrap();
+        let r = provider.nonce_reservation().unwrap();
+        if starts.last() != Some(&(r.start, r.end)) {
+            starts.push((r.start, r.end));
+            assert_eq!(active_usage(&path), Some(r.end), "reserved before use");
+        }
+    }
+    assert_eq!(
+        starts,
+        vec![
+            (0, 2),
+            (2, 6),
+            (6, 14),
+            (14, 30),
+            (30, 46),
+            (46, 62),
+            (62, 78),
+            (78, 94)
+        ]
+    );
+    assert_eq!(provider.release_unused_budget().unwrap(), 14);
+    assert_eq!(active_usage(&path), Some(80));
+}
+
+#[test]
+fn giving_back_keeps_the_provider_usable_and_never_repeats_an_invocation() {
+    let (_dir, path) = fresh();
+    let provider = LocalKeyProvider::open_with_budget(&path, budget(100, 10)).unwrap();
+    assert_eq!(
+        provider.release_unused_budget().unwrap(),
+        0,
+        "nothing reserved"
+    );
+    for _ in 0..3 {
+        encrypt(&provider).unwrap();
+    }
+    assert_eq!(provider.release_unused_budget().unwrap(), 7);
+    assert_eq!(active_usage(&path), Some(3));
+    assert_eq!(
+        provider.nonce_reservation(),
+        Some(NonceReservation {
+            start: 0,
+            end: 3,
+            used: 3
+        })
+    );
+    assert_eq!(
+        provider.release_unused_budget().unwrap(),
+        0,
+        "given back once"
+    );
+    encrypt(&provider).unwrap();
+    assert_eq!(provider.nonce_reservation().unwrap().start, 3);
+    assert_eq!(active_usage(&path), Some(13));
+    drop(provider);
+    assert_eq!(active_usage(&path), Some(4));
+}
+
+#[test]
+fn the_tail_stays_charged_when_another_process_reserved_after_us() {
+    let (_dir, path) = fresh();
+    let first = LocalKeyProvider::open_with_budget(&path, budget(100, 10)).unwrap();
+    let second = LocalKeyProvider::open_with_budget(&path, budget(100, 10)).unwrap();
+    encrypt(&first).unwrap(); // 0..10
+    encrypt(&second).unwrap(); // 10..20
+    assert_eq!(active_usage(&path), Some(20));
+    // `first` cannot lower the count under `second`'s live chunk.
+    assert_eq!(first.release_unused_budget().unwrap(), 0);
+    assert_eq!(active_usage(&path), Some(20));
+    // `second` is the last reserver: its tail goes back.
+    assert_eq!(second.release_unused_budget().unwrap(), 9);
+    assert_eq!(active_usage(&path), Some(11));
+    // `second` used one of its chunk, so the count stays above `first`'s end: the 9 unused
+    // of `first` remain charged (over-counted, never reused).
+    drop(first);
+    assert_eq!(active_usage(&path), Some(11));
+    drop(second);
+    assert_eq!(active_usage(&path), Some(11));
+}
+
+#[test]
+fn a_rolled_back_or_rotated_file_is_never_lowered() {
+    let (_dir, path) = fresh();
+    let provider = LocalKeyProvider::open_with_budget(&path, budget(100, 10)).unwrap();
+    encrypt(&provider).unwrap();
+    set_active_usage(&path, 5); // restored from an old backup
+    assert_eq!(provider.release_unused_budget().unwrap(), 0);
+    assert_eq!(active_usage(&path), Some(5));
+    set_active_usage(&path, 10);
+    init_local_key_file(&path, true).unwrap(); // our key is retired, its count kept
+    assert_eq!(provider.release_unused_budget().unwrap(), 9);
+    let doc = doc(&path);
+    let retired = doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == provider.active_kid())
+        .unwrap();
+    assert_eq!(retired["usage"], 1);
 }
 
 #[test]
@@ -189,12 +317,13 @@ fn the_last_invocation_works_then_the_next_fails() {
 }
 
 #[test]
-fn a_restart_over_counts_never_under_counts() {
+fn a_crash_over_counts_never_under_counts() {
     let (_dir, path) = fresh();
     let first = LocalKeyProvider::open_with_budget(&path, budget(20, 5)).unwrap();
     encrypt(&first).unwrap();
     encrypt(&first).unwrap();
-    drop(first); // 2 used, 5 reserved
+    // 2 used, 5 reserved; a crash (kill -9) runs no destructor and gives nothing back.
+    std::mem::forget(first);
     let second = LocalKeyProvider::open_with_budget(&path, budget(20, 5)).unwrap();
     encrypt(&second).unwrap();
     assert_eq!(
@@ -211,6 +340,9 @@ fn a_restart_over_counts_never_under_counts() {
         encrypt(&second).unwrap(); // 4 left in the window, then a new one
     }
     assert_eq!(active_usage(&path), Some(15));
+    // At exit it gives back its tail down to where it really stopped: 16 used 1 of 15..20.
+    drop(second);
+    assert_eq!(active_usage(&path), Some(11));
 }
 
 #[test]
@@ -231,7 +363,7 @@ fn rotation_resets_the_budget() {
 fn a_read_only_key_file_falls_back_to_a_per_process_limit() {
     use std::os::unix::fs::PermissionsExt as _;
     let (_dir, path) = fresh();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
     let before = fs::read(&path).unwrap();
 
     let provider = LocalKeyProvider::open_with_budget(&path, budget(6, 2)).unwrap();
@@ -263,7 +395,7 @@ fn a_read_only_key_file_falls_back_to_a_per_process_limit() {
     ));
     assert_eq!(fs::read(&path).unwrap(), before);
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o444, "the operator's mode is left alone");
+    assert_eq!(mode, 0o400, "the operator's mode is left alone");
     let names: Vec<_> = fs::read_dir(path.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -344,6 +476,17 @@ fn bad_budgets_and_bad_usage_are_refused() {
     );
     assert_eq!(
         LocalKeyProvider::open_with_budget(&path, budget(10, 0))
+            .unwrap_err()
+            .code(),
+        "haechi_crypto_invalid_nonce_budget"
+    );
+    let shrinking = NonceBudget {
+        limit: 10,
+        first_window: 4,
+        max_window: 2,
+    };
+    assert_eq!(
+        LocalKeyProvider::open_with_budget(&path, shrinking)
             .unwrap_err()
             .code(),
         "haechi_crypto_invalid_nonce_budget"

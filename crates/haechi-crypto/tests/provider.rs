@@ -334,7 +334,14 @@ fn init_keeps_a_valid_file_byte_for_byte() {
 fn init_and_open_reject_broken_key_files_specifically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.json");
-    let write = |text: &str| fs::write(&path, text).unwrap();
+    let write = |text: &str| {
+        fs::write(&path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    };
     let k32 = "A".repeat(43);
     let k16 = "A".repeat(22);
 

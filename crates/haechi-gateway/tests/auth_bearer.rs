@@ -269,6 +269,12 @@ async fn a_reference_store_authenticates_with_the_reference_identities() {
         &key_path,
     )
     .unwrap();
+    // Git keeps no file modes; a key file that others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&key_path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let keys = Arc::new(LocalKeyProvider::open(&key_path).unwrap());
     let expect: Value = serde_json::from_str(
         &fs::read_to_string(root.join("tests/fixtures/reference-auth-expect.json")).unwrap(),

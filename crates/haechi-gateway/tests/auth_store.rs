@@ -41,6 +41,12 @@ fn reference_keys(dir: &Path) -> Arc<LocalKeyProvider> {
         &path,
     )
     .unwrap();
+    // Git keeps no file modes; a key file that others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     Arc::new(LocalKeyProvider::open(&path).unwrap())
 }
 

@@ -11,7 +11,7 @@ use haechi_store::audit::{read_summary, verify_file};
 use serde_json::{json, Value};
 
 use super::protect::protect_text;
-use crate::runtime::{build_protector, load_config};
+use crate::runtime::{build_protector, load_config, open_keys};
 
 const EMAIL: &str = "minji.kim@example.com";
 const PHONE: &str = "010-1234-5678";
@@ -43,7 +43,7 @@ pub fn run() -> Result<u8> {
         json!({ "presets": ["korean-pii", "llm-redact"], "actions": { "api_key": "tokenize", "card": "encrypt" } }),
     )?;
     let config = load_config(&transforming)?;
-    let protector = build_protector(&config)?;
+    let protector = build_protector(&config, open_keys(&config)?)?;
     let (_, outcome) = protect_text(&protector, &config, &input, Direction::Request)?;
     println!("1) enforce — email: redact, phone: mask, api_key: tokenize, card: encrypt");
     match outcome.output(&input) {
@@ -55,7 +55,7 @@ pub fn run() -> Result<u8> {
     // 2. The default policy: cards and API keys are hard blocks.
     let defaults = write_config(root, "defaults.json", json!({}))?;
     let config = load_config(&defaults)?;
-    let protector = build_protector(&config)?;
+    let protector = build_protector(&config, open_keys(&config)?)?;
     let (_, outcome) = protect_text(&protector, &config, &input, Direction::Request)?;
     println!("2) enforce — the default policy (korean-pii, secrets-only, llm-redact; card: block)");
     if outcome.blocked {

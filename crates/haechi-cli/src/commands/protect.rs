@@ -12,12 +12,14 @@ use serde_json::value::RawValue;
 
 use crate::cli::DirectionArg;
 use crate::output::write_json;
-use crate::runtime::{build_protector, load_config, read_text_file};
+use crate::runtime::{build_protector, load_config, open_keys, read_text_file, ReleaseKeysOnExit};
 
 pub fn run(input_path: &Path, config_path: &Path, direction: DirectionArg) -> Result<u8> {
     let config = load_config(config_path)?;
     let input = read_text_file(input_path, "input file")?;
-    let protector = build_protector(&config)?;
+    let keys = open_keys(&config)?;
+    let _release = ReleaseKeysOnExit(keys.clone());
+    let protector = build_protector(&config, keys)?;
     let direction = match direction {
         DirectionArg::Request => Direction::Request,
         DirectionArg::Response => Direction::Response,

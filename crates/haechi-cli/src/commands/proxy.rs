@@ -16,7 +16,9 @@ use haechi_store::audit::{check_writable, AuditWriter, BatchAppend, WriterOption
 use haechi_store::vault::TokenGovernance;
 use serde_json::json;
 
-use crate::runtime::{load_config, open_audit, open_keys, open_vault, LazyVault};
+use crate::runtime::{
+    load_config, open_audit, open_keys, open_vault, LazyVault, ReleaseKeysOnExit,
+};
 
 pub struct ProxyArgs<'a> {
     pub config: &'a Path,
@@ -38,6 +40,9 @@ pub fn run(args: &ProxyArgs<'_>) -> Result<u8> {
 async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     haechi_gateway::logging::init(config.logging.format);
     let keys = open_keys(&config)?;
+    // Declared before everything that shares the provider, so it runs last: after the drain
+    // and the audit writer's shutdown, the unused part of the nonce chunk is given back.
+    let _release = ReleaseKeysOnExit(keys.clone());
     let crypto: Arc<dyn Crypto> = keys.clone();
     let sink = open_audit(&config)?;
     // A log that cannot take another record (a torn last line) would fail every request:

@@ -3,24 +3,26 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use haechi_core::config::{Config, StreamRequestMode};
 use haechi_core::vocab::Mode;
-use haechi_crypto::read_nonce_budget;
+use haechi_crypto::{check_key_file, CryptoError, NonceBudgetStatus};
 use haechi_store::audit::verify_file_anchored;
 use serde_json::{json, Value};
 
 use crate::output::write_json;
 use crate::runtime::load_config;
 
+/// Prints the status JSON. A key file that `protect` and `proxy` would refuse makes it
+/// `"ok": false` and exit 1, with the reason in `warnings`, `keys.error` and on stderr.
 pub fn run(config_path: &Path) -> Result<u8> {
     let config = load_config(config_path)?;
     let mut warnings = protection_warnings(&config);
-    let keys = key_status(&config, &mut warnings);
+    let (keys, key_error) = key_status(&config, &mut warnings);
     let audit = audit_status(&config, &mut warnings);
     let mode = config.effective_mode();
     write_json(&json!({
-        "ok": true,
+        "ok": key_error.is_none(),
         "command": "status",
         "configPath": config_path,
         "protection": {
@@ -52,7 +54,10 @@ pub fn run(config_path: &Path) -> Result<u8> {
         "audit": audit,
         "warnings": warnings,
     }))?;
-    Ok(super::EXIT_OK)
+    match key_error {
+        Some(error) => Err(anyhow!("{error}")),
+        None => Ok(super::EXIT_OK),
+    }
 }
 
 fn protection_warnings(config: &Config) -> Vec<String> {
@@ -85,45 +90,72 @@ fn protection_warnings(config: &Config) -> Vec<String> {
     warnings
 }
 
-fn key_status(config: &Config, warnings: &mut Vec<String>) -> Value {
+/// The key file, checked by the same function the provider opens it with. Returns the `keys`
+/// section and the check's error, if any.
+fn key_status(config: &Config, warnings: &mut Vec<String>) -> (Value, Option<CryptoError>) {
     let key_file = &config.keys.key_file;
     let metadata = std::fs::metadata(key_file).ok();
     let permissions = metadata
         .as_ref()
         .map(|m| format!("0{:o}", m.permissions().mode() & 0o777));
-    match &metadata {
-        Some(m) if m.permissions().mode() & 0o077 != 0 => warnings.push(format!(
-            "key file {key_file} is group/world accessible ({}); expected 0600: run chmod 600 {key_file}",
-            permissions.as_deref().unwrap_or("?")
-        )),
-        Some(_) => {}
-        None => warnings.push(format!("key file {key_file} does not exist; run haechi init")),
-    }
-    let mut nonce_budget = Value::Null;
-    if metadata.is_some() && config.keys.provider == "local" {
-        if let Ok(budget) = read_nonce_budget(key_file) {
-            let used_percent = (budget.used_fraction * 1000.0).round() / 10.0;
-            if budget.exhausted {
-                warnings.push(format!("crypto key {} has EXHAUSTED its safe encryption budget ({}); encryption is failing closed — rotate now with 'haechi init --force'", budget.kid, budget.limit));
-            } else if budget.used >= budget.warn_threshold {
-                warnings.push(format!("crypto key {} has used {used_percent}% of its safe encryption budget; plan a rotation ('haechi init --force')", budget.kid));
-            }
-            nonce_budget = json!({
-                "kid": budget.kid,
-                "used": budget.used,
-                "limit": budget.limit,
-                "remaining": budget.remaining,
-                "usedPercent": used_percent,
-                "exhausted": budget.exhausted,
-            });
-        }
-    }
-    json!({
+    let mut section = json!({
         "provider": config.keys.provider,
         "keyFile": key_file,
         "exists": metadata.is_some(),
         "permissions": permissions,
-        "nonceBudget": nonce_budget,
+        "nonceBudget": Value::Null,
+    });
+    if config.keys.provider != "local" {
+        // No local key is used for encryption; report the file as the reference does.
+        match &metadata {
+            Some(m) if m.permissions().mode() & 0o077 != 0 => warnings.push(format!(
+                "key file {key_file} is group/world accessible ({}); expected 0600: run chmod 600 {key_file}",
+                permissions.as_deref().unwrap_or("?")
+            )),
+            Some(_) => {}
+            None => warnings.push(format!("key file {key_file} does not exist; run haechi init")),
+        }
+        return (section, None);
+    }
+    match check_key_file(key_file) {
+        Ok(check) => {
+            warnings.extend(check.warnings.into_iter().map(|w| w.message));
+            budget_warnings(&check.nonce_budget, warnings);
+            section["nonceBudget"] = nonce_budget_json(&check.nonce_budget);
+            if let Some(target) = check.link_target {
+                section["linkTarget"] = json!(target);
+            }
+            section["error"] = Value::Null;
+            (section, None)
+        }
+        Err(error) => {
+            warnings.push(error.to_string());
+            section["error"] = json!({ "code": error.code(), "message": error.to_string() });
+            (section, Some(error))
+        }
+    }
+}
+
+fn budget_warnings(budget: &NonceBudgetStatus, warnings: &mut Vec<String>) {
+    if budget.exhausted {
+        warnings.push(format!("crypto key {} has EXHAUSTED its safe encryption budget ({}); encryption is failing closed — rotate now with 'haechi init --force'", budget.kid, budget.limit));
+    } else if budget.used >= budget.warn_threshold {
+        warnings.push(format!("crypto key {} has used {}% of its safe encryption budget; plan a rotation ('haechi init --force')", budget.kid, used_percent(budget)));
+    }
+}
+
+fn used_percent(budget: &NonceBudgetStatus) -> f64 {
+    (budget.used_fraction * 1000.0).round() / 10.0
+}
+
+fn nonce_budget_json(budget: &NonceBudgetStatus) -> Value {
+    json!({
+        "kid": budget.kid,
+        "used": budget.used,
+        "limit": budget.limit,
+        "remaining": budget.remaining,
+        "usedPercent": used_percent(budget),
+        "exhausted": budget.exhausted,
     })
 }
 

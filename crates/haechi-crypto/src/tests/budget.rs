@@ -17,19 +17,17 @@ fn usage_must_be_a_whole_number() {
 }
 
 #[test]
-fn zero_limit_or_window_is_refused() {
-    assert!(NonceBudget {
-        limit: 0,
-        window: 1
-    }
-    .validate()
-    .is_err());
-    assert!(NonceBudget {
-        limit: 1,
-        window: 0
-    }
-    .validate()
-    .is_err());
+fn zero_limit_or_window_and_shrinking_chunks_are_refused() {
+    let budget = |limit, first_window, max_window| NonceBudget {
+        limit,
+        first_window,
+        max_window,
+    };
+    assert!(budget(0, 1, 1).validate().is_err());
+    assert!(budget(1, 0, 1).validate().is_err());
+    assert!(budget(1, 2, 1).validate().is_err());
+    assert!(budget(1, 1, 1).validate().is_ok());
+    assert!(NonceBudget::default().validate().is_ok());
     assert_eq!(
         NonceBudget::default().warn_threshold(),
         NONCE_WARN_THRESHOLD
