@@ -25,6 +25,7 @@ mod reply;
 mod response;
 pub mod server;
 pub mod tls;
+mod tokens;
 mod upstream;
 
 pub use gateway::{
