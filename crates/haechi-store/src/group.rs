@@ -4,7 +4,7 @@
 //! batch is being written, the jobs that arrive queue up and go out together in the next one —
 //! one write (one transaction, one sync) per batch — so a busy gateway never waits on the disk
 //! request by request. The queue is bounded: a full queue refuses a job (fail closed) instead
-//! of blocking an async caller.
+//! of blocking an async caller. The audit writer and the vault writer both run on it.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;

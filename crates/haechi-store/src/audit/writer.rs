@@ -7,13 +7,13 @@
 //! The chain stays strictly sequential: only the writer thread appends, and the store's file
 //! lock keeps other processes' writers out.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use haechi_core::audit::{ChainHead, PreparedEvent};
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
+
+use crate::group::{ApplyBatch, GroupWriter, Refusals};
 
 /// Appends a batch of events as one unit (the JSONL sink does, with one write).
 pub trait BatchAppend: Send + Sync + 'static {
@@ -44,39 +44,36 @@ impl Default for WriterOptions {
     }
 }
 
-/// Called once with the outcome of the batch that carried the event.
-type Reply = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;
-
-struct Job {
-    event: PreparedEvent,
-    reply: Reply,
-}
+const REFUSALS: Refusals = Refusals {
+    queue_full: || {
+        ProviderError::new(
+            "haechi_audit_queue_full",
+            "the audit writer queue is full; the event was not recorded (retry later)",
+        )
+    },
+    stopped: || {
+        ProviderError::new(
+            "haechi_audit_writer_stopped",
+            "the audit writer has stopped; the event was not recorded (restart the process)",
+        )
+    },
+};
 
 /// The group-commit audit writer. Dropping it flushes what is queued and stops the thread.
 pub struct AuditWriter {
-    sender: Mutex<Option<SyncSender<Job>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    group: GroupWriter<PreparedEvent>,
 }
 
 impl AuditWriter {
     pub fn spawn(target: Arc<dyn BatchAppend>, options: WriterOptions) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::sync_channel(options.queue_capacity.max(1));
-        let max_batch = options.max_batch.max(1);
-        let thread = std::thread::Builder::new()
-            .name("haechi-audit-writer".into())
-            .spawn(move || run(target.as_ref(), &receiver, max_batch))?;
-        Ok(AuditWriter {
-            sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
-        })
-    }
-
-    fn sender(&self) -> Result<SyncSender<Job>, ProviderError> {
-        self.sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .ok_or_else(stopped)
+        let group = GroupWriter::spawn(
+            "haechi-audit-writer",
+            options.max_batch,
+            options.queue_capacity,
+            REFUSALS,
+            Appender(target),
+        )?;
+        Ok(AuditWriter { group })
     }
 
     /// Queue an event without waiting: `on_done` runs on the writer thread once the event's
@@ -88,35 +85,14 @@ impl AuditWriter {
         event: PreparedEvent,
         on_done: impl FnOnce(Result<(), ProviderError>) + Send + 'static,
     ) -> Result<(), ProviderError> {
-        let job = Job {
-            event,
-            reply: Box::new(on_done),
-        };
-        self.sender()?.try_send(job).map_err(|error| match error {
-            TrySendError::Full(_) => ProviderError::new(
-                "haechi_audit_queue_full",
-                "the audit writer queue is full; the event was not recorded (retry later)",
-            ),
-            TrySendError::Disconnected(_) => stopped(),
-        })
+        self.group
+            .try_submit(event, Box::new(on_done))
+            .map_err(|(refusal, _)| refusal)
     }
 
     /// Stop accepting events, append everything queued, and wait for the thread.
     pub fn shutdown(&self) {
-        drop(
-            self.sender
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(),
-        );
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        self.group.shutdown();
     }
 }
 
@@ -129,53 +105,19 @@ impl AuditSink for AuditWriter {
     }
 
     fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
-        let (sender, done) = mpsc::sync_channel(1);
-        let reply: Reply = Box::new(move |result| {
-            let _ = sender.send(result);
-        });
-        self.sender()?
-            .send(Job { event, reply })
-            .map_err(|_| stopped())?;
-        done.recv().map_err(|_| stopped())?
+        self.group.submit_wait(event)
     }
 }
 
-impl Drop for AuditWriter {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
+/// The writer thread's side: one append (and at most one sync) per batch; every event of the
+/// batch shares its outcome.
+struct Appender(Arc<dyn BatchAppend>);
 
-fn stopped() -> ProviderError {
-    ProviderError::new(
-        "haechi_audit_writer_stopped",
-        "the audit writer has stopped; the event was not recorded (restart the process)",
-    )
-}
-
-fn run(target: &dyn BatchAppend, receiver: &Receiver<Job>, max_batch: usize) {
-    let mut events = Vec::with_capacity(max_batch);
-    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
-    loop {
-        // Block for the first event, then take whatever else is already waiting.
-        let Ok(first) = receiver.recv() else {
-            return; // every sender is gone: shut down
-        };
-        events.push(first.event);
-        replies.push(first.reply);
-        while events.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(job) => {
-                    events.push(job.event);
-                    replies.push(job.reply);
-                }
-                Err(_) => break,
-            }
-        }
-        let result = target.append_batch(std::mem::take(&mut events)).map(|_| ());
-        for reply in replies.drain(..) {
-            reply(result.clone());
-        }
+impl ApplyBatch<PreparedEvent> for Appender {
+    fn apply(&mut self, events: Vec<PreparedEvent>) -> Vec<Result<(), ProviderError>> {
+        let count = events.len();
+        let result = self.0.append_batch(events).map(|_| ());
+        vec![result; count]
     }
 }
 
