@@ -229,12 +229,22 @@ impl SqliteTokenVault {
 
     /// Which of `tokens` are stored and not expired at `now_ms`.
     fn live_tokens(&self, tokens: &[&str], now_ms: i64) -> Result<HashSet<String>, VaultError> {
-        let conn = self.lock();
+        let mut conn = self.lock();
+        // One read transaction for every lookup, not one per statement. It only reads, so it
+        // ends by rolling back (when dropped).
+        let tx = conn.transaction().map_err(self.db_err("read"))?;
         let mut live = HashSet::new();
-        for token in tokens {
-            if records::is_live(&conn, token, now_ms).map_err(self.db_err("read"))? {
-                live.insert((*token).to_owned());
-            }
+        records::for_each_stored(&tx, tokens, |token| {
+            live.insert(token.to_owned());
+        })
+        .map_err(self.db_err("read"))?;
+        // Expired records are few (every write prunes them) and found through the expiry
+        // index, so the lookups above need only the token index.
+        if !live.is_empty() {
+            records::for_each_expired(&tx, now_ms, |token| {
+                live.remove(token);
+            })
+            .map_err(self.db_err("read"))?;
         }
         Ok(live)
     }

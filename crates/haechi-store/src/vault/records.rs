@@ -95,14 +95,35 @@ pub(crate) fn exists(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
         .map(|found| found.is_some())
 }
 
-/// Stored and not expired at `now_ms` (an expired record is pruned by the next write).
-pub(crate) fn is_live(conn: &Connection, token: &str, now_ms: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT 1 FROM tokens WHERE token = ?1 AND (expires_ms IS NULL OR expires_ms >= ?2)",
-    )?
-    .query_row(params![token, now_ms], |_| Ok(()))
-    .optional()
-    .map(|found| found.is_some())
+/// Calls `each` with every one of `tokens` that is stored (one prepared statement).
+pub(crate) fn for_each_stored<'t>(
+    conn: &Connection,
+    tokens: &[&'t str],
+    mut each: impl FnMut(&'t str),
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare_cached("SELECT 1 FROM tokens WHERE token = ?1")?;
+    for token in tokens {
+        if statement.exists([token])? {
+            each(token);
+        }
+    }
+    Ok(())
+}
+
+/// Calls `each` with every token expired at `now_ms` (through the expiry index).
+pub(crate) fn for_each_expired(
+    conn: &Connection,
+    now_ms: i64,
+    mut each: impl FnMut(&str),
+) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare_cached(
+        "SELECT token FROM tokens WHERE expires_ms IS NOT NULL AND expires_ms < ?1",
+    )?;
+    let mut rows = statement.query([now_ms])?;
+    while let Some(row) = rows.next()? {
+        each(row.get_ref(0)?.as_str()?);
+    }
+    Ok(())
 }
 
 /// Inserts a record read from elsewhere (an import); an existing token is kept.
