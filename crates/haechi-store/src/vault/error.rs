@@ -1,6 +1,6 @@
 //! Token vault failures. No message ever contains a token id, a plaintext or key material.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use haechi_core::seams::ProviderError;
 
@@ -51,6 +51,18 @@ pub enum VaultError {
         #[source]
         source: ProviderError,
     },
+}
+
+/// Wraps a SQLite error on `path` while doing `action` (for `map_err`).
+pub(crate) fn database<'p>(
+    path: &'p Path,
+    action: &'static str,
+) -> impl Fn(rusqlite::Error) -> VaultError + 'p {
+    move |source| VaultError::Database {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl VaultError {

@@ -370,11 +370,7 @@ impl SqliteTokenVault {
     }
 
     fn db_err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> VaultError + '_ {
-        move |source| VaultError::Database {
-            action,
-            path: self.path.clone(),
-            source,
-        }
+        error::database(&self.path, action)
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use haechi_core::seams::ProviderError;
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use super::error::VaultError;
+use super::error::{database, VaultError};
 use super::issue::{PreparedBatch, Row};
 use super::records;
 
@@ -21,17 +21,6 @@ const INSERT_DETERMINISTIC: &str =
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
      ON CONFLICT (token) DO UPDATE SET expires_at = excluded.expires_at, expires_ms = excluded.expires_ms";
 const REFRESH: &str = "UPDATE tokens SET expires_at = ?2, expires_ms = ?3 WHERE token = ?1";
-
-fn database<'p>(
-    path: &'p Path,
-    action: &'static str,
-) -> impl Fn(rusqlite::Error) -> VaultError + 'p {
-    move |source| VaultError::Database {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// Store one batch in one transaction.
 pub(crate) fn store_batch(

@@ -14,6 +14,7 @@ use haechi_core::seams::{
 };
 use rusqlite::Connection;
 
+use super::error::database;
 use super::issue::PreparedBatch;
 use super::{token_ids, write, SqliteTokenVault, VaultError};
 use crate::group::{ApplyBatch, GroupWriter, Refusals};
@@ -68,11 +69,7 @@ impl VaultWriter {
         // Checkpoints run after the callers are answered (see `after_replies`), not inside
         // the commit they wait for.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(|source| VaultError::Database {
-                action: "configure",
-                path: vault.path().to_path_buf(),
-                source,
-            })?;
+            .map_err(database(vault.path(), "configure"))?;
         let target = GroupStore {
             conn,
             path: vault.path().to_path_buf(),
