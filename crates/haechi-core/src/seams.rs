@@ -157,6 +157,12 @@ pub trait PendingTokens: Send {
     /// Store every record of the batch (all or none), then call `done` — on this thread or on
     /// the store's writer thread — once they are durable, or with the reason they are not.
     fn commit(self: Box<Self>, done: CommitDone);
+
+    /// Whether [`Self::commit`] writes on the calling thread (and so may block it on the disk);
+    /// `false` when it only hands the batch to the store's own writer thread.
+    fn commits_inline(&self) -> bool {
+        true
+    }
 }
 
 /// Commit `pending` and wait for the outcome.

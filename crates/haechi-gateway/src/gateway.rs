@@ -169,9 +169,8 @@ pub fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
 }
 
 /// A tokenizer (the vault) called through [`run_blocking`], for protectors the gateway runs.
-/// Committing its batches goes through [`run_blocking`] too: a vault that writes on the
-/// committing thread then never stalls the runtime (a [`haechi_store::vault::VaultWriter`]
-/// only queues the batch).
+/// A batch whose commit writes on the committing thread is committed through [`run_blocking`]
+/// too; one that only queues for a writer thread ([`haechi_store::vault::VaultWriter`]) is not.
 pub struct OffloadedTokenizer(pub Arc<dyn Tokenizer>);
 
 impl Tokenizer for OffloadedTokenizer {
@@ -185,7 +184,10 @@ impl Tokenizer for OffloadedTokenizer {
             tokens: issued.tokens,
             pending: issued
                 .pending
-                .map(|pending| Box::new(OffloadedCommit(pending)) as Box<dyn PendingTokens>),
+                .map(|pending| match pending.commits_inline() {
+                    true => Box::new(OffloadedCommit(pending)) as Box<dyn PendingTokens>,
+                    false => pending,
+                }),
         })
     }
 }

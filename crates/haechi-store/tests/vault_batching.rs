@@ -175,6 +175,10 @@ fn commit_while_locked(
         let Some(pending): Option<Box<dyn PendingTokens>> = issued.pending else {
             panic!("a writer's batch waits to be queued");
         };
+        assert!(
+            !pending.commits_inline(),
+            "queueing never blocks the caller"
+        );
         let sender = sender.clone();
         pending.commit(Box::new(move |result| {
             let _ = sender.send((index, result));

@@ -137,6 +137,11 @@ impl PendingTokens for Queued {
             done(Err(refusal));
         }
     }
+
+    /// Queueing never waits: a full queue refuses the batch.
+    fn commits_inline(&self) -> bool {
+        false
+    }
 }
 
 /// Rows written between two WAL checkpoints (about SQLite's default of 1000 pages).
