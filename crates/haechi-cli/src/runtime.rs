@@ -9,10 +9,10 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{anyhow, bail, Context as _, Result};
 use haechi_core::config::{load_config_str, validate_policy_section, Config, PolicyConfig};
 use haechi_core::protect::{Collaborators, Protector};
-use haechi_core::seams::{ProviderError, TokenRequest, Tokenizer};
+use haechi_core::seams::{IssuedTokens, ProviderError, TokenRequest, Tokenizer};
 use haechi_crypto::{verify_policy_bundle, LocalKeyProvider, VerifiedBundle};
 use haechi_store::audit::{JsonlAuditSink, JsonlOptions};
-use haechi_store::vault::{SqliteTokenVault, VaultSettings};
+use haechi_store::vault::{SqliteTokenVault, VaultSettings, VaultWriter, VaultWriterOptions};
 
 /// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
 /// policy and custom rules so every semantic error surfaces at load, not at first use.
@@ -210,7 +210,8 @@ pub fn open_vault(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<Sqlite
 pub struct LazyVault {
     config: Config,
     keys: Arc<LocalKeyProvider>,
-    vault: OnceLock<Result<SqliteTokenVault, ProviderError>>,
+    group_commit: bool,
+    vault: OnceLock<Result<Arc<dyn Tokenizer>, ProviderError>>,
 }
 
 impl LazyVault {
@@ -218,21 +219,46 @@ impl LazyVault {
         LazyVault {
             config: config.clone(),
             keys,
+            group_commit: false,
             vault: OnceLock::new(),
         }
     }
+
+    /// Store tokens through a [`VaultWriter`] once opened (the gateway: many requests at once).
+    pub fn with_group_commit(mut self) -> Self {
+        self.group_commit = true;
+        self
+    }
+
+    fn get(&self) -> Result<&Arc<dyn Tokenizer>, ProviderError> {
+        let vault = self.vault.get_or_init(|| {
+            let vault = open_vault(&self.config, Arc::clone(&self.keys));
+            let vault = match (vault, self.group_commit) {
+                (Ok(vault), false) => Ok(Arc::new(vault) as Arc<dyn Tokenizer>),
+                (Ok(vault), true) => spawn_vault_writer(Arc::new(vault))
+                    .map(|writer| Arc::new(writer) as Arc<dyn Tokenizer>),
+                (Err(error), _) => Err(error),
+            };
+            vault.map_err(|error| {
+                ProviderError::new("haechi_vault_unavailable", format!("{error:#}"))
+            })
+        });
+        vault.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// The group-commit writer in front of `vault`.
+pub fn spawn_vault_writer(vault: Arc<SqliteTokenVault>) -> Result<VaultWriter> {
+    VaultWriter::spawn(vault, VaultWriterOptions::default())
+        .map_err(|error| anyhow!("cannot start the token vault writer: {error}"))
 }
 
 impl Tokenizer for LazyVault {
     fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
-        let vault = self.vault.get_or_init(|| {
-            open_vault(&self.config, Arc::clone(&self.keys)).map_err(|error| {
-                ProviderError::new("haechi_vault_unavailable", format!("{error:#}"))
-            })
-        });
-        match vault {
-            Ok(vault) => vault.tokenize(requests),
-            Err(error) => Err(error.clone()),
-        }
+        self.get()?.tokenize(requests)
+    }
+
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        self.get()?.issue(requests)
     }
 }

@@ -127,6 +127,59 @@ pub struct TokenRequest<'a> {
 pub trait Tokenizer: Send + Sync {
     /// Tokenize every request in one batch (one vault transaction); returns the token ids in order.
     fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError>;
+
+    /// Issue the ids and build the records of one batch without storing them yet, so the
+    /// caller can commit them later (a gateway: alongside other requests' batches, without
+    /// blocking its thread). By default the batch is stored at once.
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        Ok(IssuedTokens {
+            tokens: self.tokenize(requests)?,
+            pending: None,
+        })
+    }
+}
+
+/// The ids of a tokenized batch and, unless already stored, the records still to commit.
+pub struct IssuedTokens {
+    /// One id per request, in order.
+    pub tokens: Vec<String>,
+    /// `None` when the records are already stored.
+    pub pending: Option<Box<dyn PendingTokens>>,
+}
+
+/// Receives the outcome of storing a batch of token records, exactly once.
+pub type CommitDone = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;
+
+/// Token records issued but not stored. Their tokens must not leave the process before
+/// [`PendingTokens::commit`] reports success: a token whose record is lost can never be revealed.
+/// Dropping a batch uncommitted discards it.
+pub trait PendingTokens: Send {
+    /// Store every record of the batch (all or none), then call `done` — on this thread or on
+    /// the store's writer thread — once they are durable, or with the reason they are not.
+    fn commit(self: Box<Self>, done: CommitDone);
+
+    /// Whether [`Self::commit`] writes on the calling thread (and so may block it on the disk);
+    /// `false` when it only hands the batch to the store's own writer thread.
+    fn commits_inline(&self) -> bool {
+        true
+    }
+}
+
+/// Commit `pending` and wait for the outcome.
+pub fn commit_blocking(pending: Box<dyn PendingTokens>) -> Result<(), ProviderError> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    pending.commit(Box::new(move |result| {
+        let _ = sender.send(result);
+    }));
+    receiver.recv().unwrap_or_else(|_| Err(commit_abandoned()))
+}
+
+/// The error for a commit whose store went away without answering.
+pub fn commit_abandoned() -> ProviderError {
+    ProviderError::new(
+        "haechi_token_vault_failed",
+        "the token vault stopped before confirming the token records; nothing was forwarded",
+    )
 }
 
 /// Where audit events go. The implementation sanitizes and chains the event (with the math in

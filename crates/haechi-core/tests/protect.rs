@@ -10,7 +10,10 @@ use haechi_core::config::{default_config, AllowlistEntry, Config};
 use haechi_core::protect::{
     Collaborators, ProtectContext, ProtectError, ProtectedPayload, Protector,
 };
-use haechi_core::seams::{Crypto, Envelope, ProviderError, TokenRequest, Tokenizer};
+use haechi_core::seams::{
+    commit_blocking, CommitDone, Crypto, Envelope, IssuedTokens, PendingTokens, ProviderError,
+    TokenRequest, Tokenizer,
+};
 use haechi_core::vocab::{Action, Direction, Mode};
 use serde_json::{json, Value};
 
@@ -291,6 +294,114 @@ fn tokenize_issues_one_batch_and_encrypt_wraps_an_envelope() {
     assert!(out["c"].as_str().unwrap().starts_with("[HAECHI_ENC:"));
     assert_eq!(h.vault.batches.load(Ordering::SeqCst), 1);
     assert_eq!(outcome.issued_tokens.len(), 2);
+}
+
+/// Issues ids at once and stores them only on commit, which fails when `fail` is set.
+struct DeferringVault {
+    fail: bool,
+    committed: Arc<AtomicUsize>,
+}
+
+struct Pending {
+    fail: bool,
+    records: usize,
+    committed: Arc<AtomicUsize>,
+}
+
+impl PendingTokens for Pending {
+    fn commit(self: Box<Self>, done: CommitDone) {
+        if self.fail {
+            return done(Err(ProviderError::new(
+                "test_vault_down",
+                "the vault is down",
+            )));
+        }
+        self.committed.fetch_add(self.records, Ordering::SeqCst);
+        done(Ok(()))
+    }
+}
+
+impl Tokenizer for DeferringVault {
+    fn tokenize(&self, _requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
+        Err(ProviderError::new(
+            "test_unused",
+            "protect issues, then commits",
+        ))
+    }
+
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        Ok(IssuedTokens {
+            tokens: (0..requests.len())
+                .map(|i| format!("tok_email_{i:016x}"))
+                .collect(),
+            pending: Some(Box::new(Pending {
+                fail: self.fail,
+                records: requests.len(),
+                committed: Arc::clone(&self.committed),
+            })),
+        })
+    }
+}
+
+fn deferring_protector(fail: bool, audit: Arc<MemoryAuditSink>) -> (Protector, Arc<AtomicUsize>) {
+    let mut config = enforcing();
+    config
+        .policy
+        .actions
+        .insert("email".into(), Action::Tokenize);
+    let committed = Arc::new(AtomicUsize::new(0));
+    let vault = DeferringVault {
+        fail,
+        committed: Arc::clone(&committed),
+    };
+    let collaborators = Collaborators {
+        audit,
+        crypto: Some(Arc::new(FakeCrypto)),
+        tokenizer: Some(Arc::new(vault)),
+    };
+    (Protector::new(&config, collaborators).unwrap(), committed)
+}
+
+const TWO_EMAILS: &[u8] = br#"{"a":"minji.kim@example.com and x@example.org"}"#;
+
+#[test]
+fn protect_stores_the_payloads_tokens_before_it_returns() {
+    let (protector, committed) = deferring_protector(false, Arc::new(MemoryAuditSink::new()));
+    let outcome = protector
+        .protect(TWO_EMAILS, &context(Mode::Enforce))
+        .unwrap();
+    assert_eq!(outcome.issued_tokens.len(), 2);
+    assert_eq!(committed.load(Ordering::SeqCst), 2, "one batch, committed");
+}
+
+#[test]
+fn a_failed_token_commit_fails_protect_with_nothing_to_forward() {
+    let audit = Arc::new(MemoryAuditSink::new());
+    let (protector, _) = deferring_protector(true, audit.clone());
+    let error = protector
+        .protect(TWO_EMAILS, &context(Mode::Enforce))
+        .unwrap_err();
+    assert_eq!(error.code(), "test_vault_down");
+    assert!(
+        audit.lines().is_empty(),
+        "no event for a payload that is not sent"
+    );
+}
+
+#[test]
+fn deferred_protect_leaves_the_commit_to_the_caller() {
+    let (protector, committed) = deferring_protector(false, Arc::new(MemoryAuditSink::new()));
+    let policy = Arc::clone(&protector.policies().base().policy);
+    let deferred = protector
+        .protect_deferred(TWO_EMAILS, &[], &context(Mode::Enforce), &policy)
+        .unwrap();
+    assert_eq!(committed.load(Ordering::SeqCst), 0, "nothing stored yet");
+    let ProtectedPayload::Rewritten(text) = &deferred.outcome.payload else {
+        panic!("expected a rewrite");
+    };
+    assert!(text.contains("[TOKEN:tok_email_0000000000000000]"));
+    commit_blocking(deferred.pending_tokens.unwrap()).unwrap();
+    assert_eq!(committed.load(Ordering::SeqCst), 2);
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use haechi_core::config::{Config, StreamRequestMode};
 use haechi_core::protect::Protector;
-use haechi_core::seams::{Crypto, ProviderError, TokenRequest, Tokenizer};
+use haechi_core::seams::{
+    CommitDone, Crypto, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
+};
 use haechi_core::vocab::Mode;
 use haechi_store::audit::AuditWriter;
 
@@ -167,10 +169,33 @@ pub fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
 }
 
 /// A tokenizer (the vault) called through [`run_blocking`], for protectors the gateway runs.
+/// A batch whose commit writes on the committing thread is committed through [`run_blocking`]
+/// too; one that only queues for a writer thread ([`haechi_store::vault::VaultWriter`]) is not.
 pub struct OffloadedTokenizer(pub Arc<dyn Tokenizer>);
 
 impl Tokenizer for OffloadedTokenizer {
     fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
         run_blocking(|| self.0.tokenize(requests))
+    }
+
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        let issued = run_blocking(|| self.0.issue(requests))?;
+        Ok(IssuedTokens {
+            tokens: issued.tokens,
+            pending: issued
+                .pending
+                .map(|pending| match pending.commits_inline() {
+                    true => Box::new(OffloadedCommit(pending)) as Box<dyn PendingTokens>,
+                    false => pending,
+                }),
+        })
+    }
+}
+
+struct OffloadedCommit(Box<dyn PendingTokens>);
+
+impl PendingTokens for OffloadedCommit {
+    fn commit(self: Box<Self>, done: CommitDone) {
+        run_blocking(|| self.0.commit(done));
     }
 }

@@ -296,16 +296,22 @@ impl Gateway {
         let outside =
             OutsideValues::collect(&scope.path, query, &headers, self.adapter.id == "gemini");
         let context = scope.protect_context(Direction::Request, self.request_mode);
-        let (mut outcome, event) = self
+        let deferred = self
             .protector
-            .protect_with_outside(
+            .protect_deferred(
                 text.as_bytes(),
                 &outside.as_protect_input(),
                 &context,
                 &profile.policy,
             )
             .map_err(|error| protect_refusal(error, &scope))?;
-        self.record(event, &scope).await?;
+        // Nothing is sent before its token records are stored and its decision is audited.
+        let (stored, recorded) = tokio::join!(
+            self.store_tokens(deferred.pending_tokens, &scope),
+            self.record(deferred.event, &scope)
+        );
+        stored.and(recorded)?;
+        let mut outcome = deferred.outcome;
         if outcome.blocked {
             self.metrics
                 .request(scope.route.id, self.request_mode, "blocked");

@@ -26,6 +26,7 @@ mod reply;
 mod response;
 pub mod server;
 pub mod tls;
+mod tokens;
 mod upstream;
 
 pub use gateway::{

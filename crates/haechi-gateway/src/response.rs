@@ -198,9 +198,9 @@ pub(crate) async fn protect(
     let context = scope.protect_context(Direction::Response, settings.mode);
     let protected = gateway
         .protector
-        .protect_unrecorded(&raw, &context, &profile.policy);
-    let (mut outcome, event) = match protected {
-        Ok(result) => result,
+        .protect_deferred(&raw, &[], &context, &profile.policy);
+    let deferred = match protected {
+        Ok(deferred) => deferred,
         Err(
             error @ (ProtectError::NotUtf8 { .. }
             | ProtectError::InvalidJson { .. }
@@ -228,7 +228,13 @@ pub(crate) async fn protect(
             return Err(internal_error());
         }
     };
-    gateway.record(event, scope).await?;
+    // Tokens reach the client only once their records are stored and the decision audited.
+    let (stored, recorded) = tokio::join!(
+        gateway.store_tokens(deferred.pending_tokens, scope),
+        gateway.record(deferred.event, scope)
+    );
+    stored.and(recorded)?;
+    let mut outcome = deferred.outcome;
     if outcome.blocked {
         gateway.metrics.inc(Counter::Blocks);
         let body = json!({

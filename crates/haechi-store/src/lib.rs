@@ -5,7 +5,8 @@
 //! - [`audit`]: the JSONL audit log — [`audit::JsonlAuditSink`] appends sanitized, hash-chained
 //!   records under an exclusive file lock; [`audit::verify_file`], [`audit::read_summary`] and
 //!   [`audit::check_writable`] serve `haechi audit-verify`, `haechi report` and readiness.
-//! - [`vault`]: the token vault on SQLite — [`vault::SqliteTokenVault`].
+//! - [`vault`]: the token vault on SQLite — [`vault::SqliteTokenVault`], and
+//!   [`vault::VaultWriter`], which stores many requests' tokens in one transaction.
 //!
 //! The formats are the reference's (Haechi 1.7): a log written here verifies with its
 //! `audit-verify` and the other way round; vault records hold the same fields and envelopes.
@@ -23,4 +24,5 @@
 //! plaintext or key material: only paths, counts and what to do.
 
 pub mod audit;
+mod group;
 pub mod vault;

@@ -17,7 +17,8 @@ use haechi_store::vault::TokenGovernance;
 use serde_json::json;
 
 use crate::runtime::{
-    load_config, open_audit, open_keys, open_vault, LazyVault, ReleaseKeysOnExit,
+    load_config, open_audit, open_keys, open_vault, spawn_vault_writer, LazyVault,
+    ReleaseKeysOnExit,
 };
 
 pub struct ProxyArgs<'a> {
@@ -56,7 +57,8 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     let audit: Arc<dyn AuditSink> = writer.clone();
 
     // The vault opens at startup when responses are detokenized (the gateway needs its
-    // governance), otherwise on the first tokenized value.
+    // governance), otherwise on the first tokenized value. Tokens are stored through one
+    // group-commit writer: concurrent requests share a transaction.
     let (tokenizer, detokenizer): (Arc<dyn Tokenizer>, Option<Arc<dyn Detokenizer>>) =
         if config.token_vault.detokenize_responses {
             let vault = Arc::new(open_vault(&config, keys.clone())?);
@@ -65,9 +67,11 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
                 config.token_vault.reveal_policy,
                 audit.clone(),
             );
-            (vault, Some(Arc::new(governance)))
+            let writer = spawn_vault_writer(vault)?;
+            (Arc::new(writer), Some(Arc::new(governance)))
         } else {
-            (Arc::new(LazyVault::new(&config, keys.clone())), None)
+            let vault = LazyVault::new(&config, keys.clone()).with_group_commit();
+            (Arc::new(vault), None)
         };
     let collaborators = Collaborators {
         audit,

@@ -9,6 +9,7 @@ pub mod event;
 pub mod fields;
 pub mod outside;
 pub mod precision;
+mod tokens;
 pub mod transform;
 pub mod walk;
 
@@ -26,7 +27,9 @@ use crate::audit::{AuditDetection, PreparedEvent, ProtectSummary};
 use crate::config::Config;
 use crate::detect::{DetectError, Detector, Finding};
 use crate::policy::{CompiledPolicy, PolicyError, PolicySet};
-use crate::seams::{AuditSink, Crypto, ProviderError, TokenRequest, Tokenizer};
+use crate::seams::{
+    commit_blocking, AuditSink, Crypto, IssuedTokens, PendingTokens, ProviderError, Tokenizer,
+};
 use crate::vocab::{Action, Direction, LeafKind};
 
 pub use context::ProtectContext;
@@ -127,6 +130,24 @@ pub struct ProtectOutcome {
     pub outside: Vec<Option<String>>,
 }
 
+/// What [`Protector::protect_deferred`] produced: the outcome, its audit event, and the records
+/// of the tokens in the rewritten payload, still to be stored. `Debug` shows no records.
+pub struct DeferredOutcome {
+    pub outcome: ProtectOutcome,
+    pub event: PreparedEvent,
+    /// `None` when no token records wait (nothing tokenized, or the vault stored them at once).
+    pub pending_tokens: Option<Box<dyn PendingTokens>>,
+}
+
+impl std::fmt::Debug for DeferredOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredOutcome")
+            .field("outcome", &self.outcome)
+            .field("pending_tokens", &self.pending_tokens.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ProtectOutcome {
     /// The bytes to forward, or `None` when blocked.
     pub fn output<'a>(&'a self, input: &'a str) -> Option<&'a str> {
@@ -210,26 +231,36 @@ impl Protector {
     /// [`Self::protect_with`] without recording the audit event, for callers that append it
     /// through their own (asynchronous) writer. The caller must record the returned event, and
     /// see it succeed, before it acts on the outcome: an unrecorded decision is not forwarded.
+    /// Token records are stored (one vault transaction) before this returns.
     pub fn protect_unrecorded(
         &self,
         input: &[u8],
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
-        self.protect_with_outside(input, &[], context, policy)
+        let deferred = self.protect_deferred(input, &[], context, policy)?;
+        if let Some(pending) = deferred.pending_tokens {
+            commit_blocking(pending)?;
+        }
+        Ok((deferred.outcome, deferred.event))
     }
 
-    /// [`Self::protect_unrecorded`] for a body and the values sent beside it (path, query,
-    /// headers): one decision and one audit event for all of them. A block anywhere blocks the
-    /// whole request; replacements for the outside values come back in
-    /// [`ProtectOutcome::outside`].
-    pub fn protect_with_outside<'a>(
+    /// [`Self::protect_unrecorded`] that leaves the token records to the caller too, so it can
+    /// store them without blocking its thread (and a vault writer can store many callers'
+    /// records in one transaction). The caller must commit `pending_tokens`, then record the
+    /// event, and see both succeed before it forwards anything: a token whose record is not
+    /// stored could never be revealed.
+    ///
+    /// `outside` are the values sent beside the body (path, query, headers): they get the same
+    /// detection and policy, in the same decision and audit event. A block anywhere blocks the
+    /// whole request; their replacements come back in [`ProtectOutcome::outside`].
+    pub fn protect_deferred<'a>(
         &self,
         input: &'a [u8],
         outside: &'a [OutsideValue<'a>],
         context: &ProtectContext,
         policy: &CompiledPolicy,
-    ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
+    ) -> Result<DeferredOutcome, ProtectError> {
         let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
             offset: error.valid_up_to(),
         })?;
@@ -265,18 +296,17 @@ impl Protector {
 
         let enforced = context.mode.enforces();
         let blocked = enforced && decided.iter().any(|d| d.action == Action::Block);
-        let mut issued_tokens = Vec::new();
         let mut outside_out = vec![None; outside.len()];
-        let payload = if blocked {
-            ProtectedPayload::Blocked
+        let (payload, issued) = if blocked {
+            (ProtectedPayload::Blocked, None)
         } else if enforced && decided.iter().any(|d| d.action != Action::Allow) {
-            let mut out = TransformOut {
-                issued_tokens: &mut issued_tokens,
-                outside: &mut outside_out,
-            };
-            self.transform(text, &hits, &decided, context, &mut out)?
+            self.transform(text, &hits, &decided, context, &mut outside_out)?
         } else {
-            ProtectedPayload::Unchanged
+            (ProtectedPayload::Unchanged, None)
+        };
+        let (issued_tokens, pending_tokens) = match issued {
+            Some(issued) => (issued.tokens, issued.pending),
+            None => (Vec::new(), None),
         };
 
         let audit_id = uuid::Uuid::new_v4().to_string();
@@ -298,7 +328,11 @@ impl Protector {
             issued_tokens,
             outside: outside_out,
         };
-        Ok((outcome, event))
+        Ok(DeferredOutcome {
+            outcome,
+            event,
+            pending_tokens,
+        })
     }
 
     fn transform(
@@ -307,8 +341,8 @@ impl Protector {
         hits: &[HitLeaf<'_>],
         decided: &[Decided],
         context: &ProtectContext,
-        out: &mut TransformOut<'_>,
-    ) -> Result<ProtectedPayload, ProtectError> {
+        outside: &mut [Option<String>],
+    ) -> Result<(ProtectedPayload, Option<IssuedTokens>), ProtectError> {
         let context_json = context.to_json();
         let mut by_leaf: Vec<Vec<Span>> = (0..hits.len()).map(|_| Vec::new()).collect();
         for (index, detection) in decided.iter().enumerate() {
@@ -320,7 +354,7 @@ impl Protector {
             });
         }
 
-        // First pass: every replacement except tokens, which are issued in one vault batch.
+        // First pass: every replacement except tokens, which wait for the vault batch.
         let mut pieces: Vec<Vec<(Range<usize>, Piece)>> = Vec::with_capacity(hits.len());
         let mut token_requests: Vec<(usize, usize)> = Vec::new(); // (leaf, piece)
         for (leaf_index, spans) in by_leaf.into_iter().enumerate() {
@@ -347,13 +381,16 @@ impl Protector {
             }
             pieces.push(leaf_pieces);
         }
-        if !token_requests.is_empty() {
-            let tokens = self.tokenize(&token_requests, &pieces, hits, decided, &context_json)?;
-            for ((leaf_index, piece_index), token) in token_requests.into_iter().zip(tokens) {
-                pieces[leaf_index][piece_index].1 = Piece::Text(token_marker(&token));
-                out.issued_tokens.push(token);
+        // All tokens of the payload are issued in one vault batch.
+        let issued = if token_requests.is_empty() {
+            None
+        } else {
+            let issued = self.tokenize(&token_requests, &pieces, hits, decided, &context_json)?;
+            for (&(leaf_index, piece_index), token) in token_requests.iter().zip(&issued.tokens) {
+                pieces[leaf_index][piece_index].1 = Piece::Text(token_marker(token));
             }
-        }
+            Some(issued)
+        };
 
         // Second pass: rebuild each changed leaf and splice it into the original bytes.
         let mut edits: Vec<(Range<usize>, String)> = Vec::new();
@@ -373,7 +410,7 @@ impl Protector {
                 continue;
             }
             if let Some(index) = hit.outside {
-                if let Some(slot) = out.outside.get_mut(index) {
+                if let Some(slot) = outside.get_mut(index) {
                     *slot = Some(rebuild(&leaf.text, pieces));
                 }
                 continue;
@@ -401,9 +438,9 @@ impl Protector {
         }
 
         if edits.is_empty() {
-            return Ok(ProtectedPayload::Unchanged);
+            return Ok((ProtectedPayload::Unchanged, issued));
         }
-        Ok(ProtectedPayload::Rewritten(splice(text, edits)))
+        Ok((ProtectedPayload::Rewritten(splice(text, edits)), issued))
     }
 
     fn encrypt(
@@ -428,50 +465,6 @@ impl Protector {
         });
         Ok(crypto.encrypt(segment, &aad, None)?.to_marker())
     }
-
-    fn tokenize(
-        &self,
-        requests: &[(usize, usize)],
-        pieces: &[Vec<(Range<usize>, Piece)>],
-        hits: &[HitLeaf<'_>],
-        decided: &[Decided],
-        context: &Value,
-    ) -> Result<Vec<String>, ProtectError> {
-        let tokenizer =
-            self.collaborators
-                .tokenizer
-                .as_ref()
-                .ok_or(ProtectError::MissingCollaborator {
-                    action: "tokenize",
-                    needed: "token vault",
-                })?;
-        let batch: Vec<TokenRequest<'_>> = requests
-            .iter()
-            .filter_map(|&(leaf_index, piece_index)| {
-                let (span, piece) = &pieces[leaf_index][piece_index];
-                let Piece::Token(detection_index) = piece else {
-                    return None;
-                };
-                let detection = &decided[*detection_index];
-                Some(TokenRequest {
-                    plaintext: &hits[leaf_index].leaf.text[span.clone()],
-                    detection_type: &detection.finding.detection_type,
-                    context,
-                    path: &detection.path,
-                    rule_id: &detection.finding.rule_id,
-                })
-            })
-            .collect();
-        let tokens = tokenizer.tokenize(&batch)?;
-        if tokens.len() != batch.len() {
-            return Err(ProviderError::new(
-                "haechi_token_vault_failed",
-                "the token vault returned a different number of tokens than requested",
-            )
-            .into());
-        }
-        Ok(tokens)
-    }
 }
 
 /// `text` with each span replaced.
@@ -485,12 +478,6 @@ fn rebuild(text: &str, pieces: Vec<(Range<usize>, String)>) -> String {
     }
     out.push_str(&text[cursor..]);
     out
-}
-
-/// What a transform hands back besides the body.
-struct TransformOut<'o> {
-    issued_tokens: &'o mut Vec<String>,
-    outside: &'o mut [Option<String>],
 }
 
 enum Piece {

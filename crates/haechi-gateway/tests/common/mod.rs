@@ -41,7 +41,9 @@ use haechi_gateway::{
     OffloadedTokenizer, ReadinessProbe, ServeError,
 };
 use haechi_store::audit::{AuditWriter, BatchAppend, JsonlAuditSink, JsonlOptions, WriterOptions};
-use haechi_store::vault::{SqliteTokenVault, TokenGovernance, VaultSettings};
+use haechi_store::vault::{
+    SqliteTokenVault, TokenGovernance, VaultSettings, VaultWriter, VaultWriterOptions,
+};
 
 /// An email, phone number and card number that the default presets detect.
 pub const EMAIL: &str = "minji.kim@example.com";
@@ -541,6 +543,7 @@ struct Parts {
     writer: Arc<AuditWriter>,
     protector: Arc<Protector>,
     detokenizer: Option<Arc<dyn Detokenizer>>,
+    vault: Arc<SqliteTokenVault>,
 }
 
 impl Parts {
@@ -567,7 +570,8 @@ impl Parts {
                     audit.clone(),
                 )) as Arc<dyn Detokenizer>
             });
-        let tokenizer: Arc<dyn Tokenizer> = vault;
+        let writer_vault = VaultWriter::spawn(vault.clone(), VaultWriterOptions::default());
+        let tokenizer: Arc<dyn Tokenizer> = Arc::new(writer_vault.unwrap());
         let crypto: Arc<dyn Crypto> = keys.clone();
         let protector = Protector::new(
             config,
@@ -583,6 +587,7 @@ impl Parts {
             writer,
             protector: Arc::new(protector),
             detokenizer,
+            vault,
         }
     }
 }
@@ -612,6 +617,7 @@ impl Bound {
             gateway,
             keys: self.parts.keys,
             writer: self.parts.writer,
+            vault: self.parts.vault,
             audit_path: self.setup.dir.path().join("audit.jsonl"),
             store_path: self.setup.dir.path().join("auth.json"),
             shutdown: Some(shutdown),
@@ -627,6 +633,8 @@ pub struct TestGateway {
     pub gateway: Arc<Gateway>,
     pub keys: Arc<LocalKeyProvider>,
     pub writer: Arc<AuditWriter>,
+    /// The token vault (written through a group-commit writer, as `haechi proxy` does).
+    pub vault: Arc<SqliteTokenVault>,
     pub audit_path: PathBuf,
     pub store_path: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,

@@ -8,13 +8,13 @@
 //! lock keeps other processes' writers out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use haechi_core::audit::{ChainHead, PreparedEvent};
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
+
+use crate::group::{ApplyBatch, GroupWriter, Refusals};
 
 /// Appends a batch of events as one unit (the JSONL sink does, with one write).
 pub trait BatchAppend: Send + Sync + 'static {
@@ -54,18 +54,24 @@ impl Default for WriterOptions {
     }
 }
 
-/// Called once with the outcome of the batch that carried the event.
-type Reply = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;
-
-struct Job {
-    event: PreparedEvent,
-    reply: Reply,
-}
+const REFUSALS: Refusals = Refusals {
+    queue_full: || {
+        ProviderError::new(
+            "haechi_audit_queue_full",
+            "the audit writer queue is full; the event was not recorded (retry later)",
+        )
+    },
+    stopped: || {
+        ProviderError::new(
+            "haechi_audit_writer_stopped",
+            "the audit writer has stopped; the event was not recorded (restart the process)",
+        )
+    },
+};
 
 /// The group-commit audit writer. Dropping it flushes what is queued and stops the thread.
 pub struct AuditWriter {
-    sender: Mutex<Option<SyncSender<Job>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    group: GroupWriter<PreparedEvent>,
     target: Arc<dyn BatchAppend>,
     /// Whether the last batch was appended: readiness fails while appends fail.
     last_append_ok: Arc<AtomicBool>,
@@ -73,19 +79,19 @@ pub struct AuditWriter {
 
 impl AuditWriter {
     pub fn spawn(target: Arc<dyn BatchAppend>, options: WriterOptions) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::sync_channel(options.queue_capacity.max(1));
-        let max_batch = options.max_batch.max(1);
         let last_append_ok = Arc::new(AtomicBool::new(true));
-        let thread = {
-            let target = Arc::clone(&target);
-            let last_append_ok = Arc::clone(&last_append_ok);
-            std::thread::Builder::new()
-                .name("haechi-audit-writer".into())
-                .spawn(move || run(target.as_ref(), &receiver, max_batch, &last_append_ok))?
-        };
+        let group = GroupWriter::spawn(
+            "haechi-audit-writer",
+            options.max_batch,
+            options.queue_capacity,
+            REFUSALS,
+            Appender {
+                target: Arc::clone(&target),
+                last_append_ok: Arc::clone(&last_append_ok),
+            },
+        )?;
         Ok(AuditWriter {
-            sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
+            group,
             target,
             last_append_ok,
         })
@@ -101,14 +107,6 @@ impl AuditWriter {
         self.target.probe()
     }
 
-    fn sender(&self) -> Result<SyncSender<Job>, ProviderError> {
-        self.sender
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .ok_or_else(stopped)
-    }
-
     /// Queue an event without waiting: `on_done` runs on the writer thread once the event's
     /// batch is appended (or failed). For async callers, which await a channel instead of
     /// blocking a thread. Refuses (fail closed, the event is not queued) when the queue is
@@ -118,35 +116,14 @@ impl AuditWriter {
         event: PreparedEvent,
         on_done: impl FnOnce(Result<(), ProviderError>) + Send + 'static,
     ) -> Result<(), ProviderError> {
-        let job = Job {
-            event,
-            reply: Box::new(on_done),
-        };
-        self.sender()?.try_send(job).map_err(|error| match error {
-            TrySendError::Full(_) => ProviderError::new(
-                "haechi_audit_queue_full",
-                "the audit writer queue is full; the event was not recorded (retry later)",
-            ),
-            TrySendError::Disconnected(_) => stopped(),
-        })
+        self.group
+            .try_submit(event, Box::new(on_done))
+            .map_err(|(refusal, _)| refusal)
     }
 
     /// Stop accepting events, append everything queued, and wait for the thread.
     pub fn shutdown(&self) {
-        drop(
-            self.sender
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take(),
-        );
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        self.group.shutdown();
     }
 }
 
@@ -159,59 +136,23 @@ impl AuditSink for AuditWriter {
     }
 
     fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
-        let (sender, done) = mpsc::sync_channel(1);
-        let reply: Reply = Box::new(move |result| {
-            let _ = sender.send(result);
-        });
-        self.sender()?
-            .send(Job { event, reply })
-            .map_err(|_| stopped())?;
-        done.recv().map_err(|_| stopped())?
+        self.group.submit_wait(event)
     }
 }
 
-impl Drop for AuditWriter {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// The writer thread's side: one append (and at most one sync) per batch; every event of the
+/// batch shares its outcome.
+struct Appender {
+    target: Arc<dyn BatchAppend>,
+    last_append_ok: Arc<AtomicBool>,
 }
 
-fn stopped() -> ProviderError {
-    ProviderError::new(
-        "haechi_audit_writer_stopped",
-        "the audit writer has stopped; the event was not recorded (restart the process)",
-    )
-}
-
-fn run(
-    target: &dyn BatchAppend,
-    receiver: &Receiver<Job>,
-    max_batch: usize,
-    last_append_ok: &AtomicBool,
-) {
-    let mut events = Vec::with_capacity(max_batch);
-    let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
-    loop {
-        // Block for the first event, then take whatever else is already waiting.
-        let Ok(first) = receiver.recv() else {
-            return; // every sender is gone: shut down
-        };
-        events.push(first.event);
-        replies.push(first.reply);
-        while events.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(job) => {
-                    events.push(job.event);
-                    replies.push(job.reply);
-                }
-                Err(_) => break,
-            }
-        }
-        let result = target.append_batch(std::mem::take(&mut events)).map(|_| ());
-        last_append_ok.store(result.is_ok(), Ordering::Release);
-        for reply in replies.drain(..) {
-            reply(result.clone());
-        }
+impl ApplyBatch<PreparedEvent> for Appender {
+    fn apply(&mut self, events: Vec<PreparedEvent>) -> Vec<Result<(), ProviderError>> {
+        let count = events.len();
+        let result = self.target.append_batch(events).map(|_| ());
+        self.last_append_ok.store(result.is_ok(), Ordering::Release);
+        vec![result; count]
     }
 }
 

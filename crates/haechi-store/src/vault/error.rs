@@ -1,6 +1,6 @@
 //! Token vault failures. No message ever contains a token id, a plaintext or key material.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use haechi_core::seams::ProviderError;
 
@@ -31,6 +31,13 @@ pub enum VaultError {
         #[source]
         source: std::io::Error,
     },
+    /// A new record met one stored at the same moment (a random id drawn twice, or a reused
+    /// deterministic record purged meanwhile). The batch is not stored; retrying issues anew.
+    #[error("a token vault record conflicted with one written at the same moment; nothing was stored, retry the request")]
+    Conflict,
+    /// A broken invariant of the vault itself (never caused by input).
+    #[error("token vault internal error ({0}); nothing was stored, please report it")]
+    Internal(&'static str),
     #[error("a stored token vault record is damaged ({what}); restore the vault from a backup or purge the token")]
     Corrupt { what: &'static str },
     #[error("invalid token vault setting: {0}")]
@@ -46,6 +53,18 @@ pub enum VaultError {
     },
 }
 
+/// Wraps a SQLite error on `path` while doing `action` (for `map_err`).
+pub(crate) fn database<'p>(
+    path: &'p Path,
+    action: &'static str,
+) -> impl Fn(rusqlite::Error) -> VaultError + 'p {
+    move |source| VaultError::Database {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl VaultError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
@@ -56,6 +75,8 @@ impl VaultError {
             VaultError::DecryptFailed => "haechi_token_decrypt_failed",
             VaultError::Crypto(error) => error.code,
             VaultError::Database { .. } | VaultError::Io { .. } => "haechi_vault_io",
+            VaultError::Conflict => "haechi_vault_conflict",
+            VaultError::Internal(_) => "haechi_vault_internal",
             VaultError::Corrupt { .. } => "haechi_vault_corrupt",
             VaultError::InvalidSettings(_) => "haechi_vault_invalid_settings",
             VaultError::Import { .. } => "haechi_vault_import_failed",

@@ -1,9 +1,11 @@
 //! The token vault on SQLite.
 //!
 //! A token record is the reference's (`type`, `createdAt`, `expiresAt`, `metadata {path,
-//! ruleId}`, `envelope`, `aad {purpose, token, type, context}`), one row per token. Each
-//! `tokenize` batch is one `BEGIN IMMEDIATE` transaction, which also prunes expired rows;
-//! several processes may share one database (WAL, 5 s busy timeout).
+//! ruleId}`, `envelope`, `aad {purpose, token, type, context}`), one row per token. A batch
+//! (all the tokens of one payload) is issued on the caller's thread — ids, envelopes, record
+//! texts — then stored in one `BEGIN IMMEDIATE` transaction, which also prunes expired rows.
+//! [`VaultWriter`] stores many callers' batches in one transaction (group commit). Several
+//! processes may share one database (WAL, 5 s busy timeout).
 //!
 //! [`TokenGovernance`] wraps the vault for manual reveal, detokenize and purge: the reveal
 //! policy and one audit event per decision. [`SqliteTokenVault::open_configured`] opens the
@@ -13,14 +15,21 @@ mod error;
 mod governance;
 mod ids;
 mod import;
+mod issue;
 mod records;
 mod schema;
+mod write;
+mod writer;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use haechi_core::seams::{Crypto, ProviderError, TokenRequest, Tokenizer};
+use haechi_core::seams::{
+    CommitDone, Crypto, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
+};
 use ring::rand::SystemRandom;
 use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
@@ -34,6 +43,7 @@ pub use governance::{
 pub use ids::DETERMINISTIC_DOMAIN;
 pub use import::ImportReport;
 pub use records::{TokenMetadata, VaultRecord};
+pub use writer::{VaultWriter, VaultWriterOptions};
 
 /// The vault settings of `tokenVault` in `haechi.config.json` that shape records.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +141,12 @@ impl fmt::Debug for Detokenized {
 /// The token vault over one SQLite database.
 pub struct SqliteTokenVault {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     crypto: Arc<dyn Crypto>,
     settings: VaultSettings,
     rng: SystemRandom,
+    /// Transactions committed through this vault's connections (SQLite's commit hook).
+    commits: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for SqliteTokenVault {
@@ -160,14 +172,28 @@ impl SqliteTokenVault {
             ));
         }
         let path = path.into();
-        let conn = schema::open(&path)?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let conn = open_counted(&path, &commits)?;
         Ok(SqliteTokenVault {
             path,
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
             crypto,
             settings,
             rng: SystemRandom::new(),
+            commits,
         })
+    }
+
+    /// Another connection to this vault's database, counted in [`Self::commits`] (the group
+    /// writer's, so its transactions never wait behind this handle's reads).
+    pub(crate) fn open_connection(&self) -> Result<Connection, VaultError> {
+        open_counted(&self.path, &self.commits)
+    }
+
+    /// How many transactions this vault has committed to its database since it was opened
+    /// (all its connections, the group writer's included). For metrics, and to check batching.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Opens the vault for `tokenVault.path` as the config names it: the database at
@@ -196,64 +222,31 @@ impl SqliteTokenVault {
         &self,
         requests: &[TokenRequest<'_>],
     ) -> Result<Vec<Tokenized>, VaultError> {
-        // Token ids need no database access: derive them before taking the write lock.
-        let mut planned = Vec::with_capacity(requests.len());
-        for request in requests {
-            let deterministic = self.settings.is_deterministic(request.detection_type);
-            let token = self.new_token_id(request, deterministic)?;
-            planned.push((token, deterministic));
-        }
+        let issued = self.prepare(requests)?;
+        write::store_batch(&mut self.lock(), &self.path, &issued.batch)?;
+        Ok(issued.tokens)
+    }
 
-        let now = haechi_core::clock::now_ms();
-        let expires_ms = haechi_core::clock::add_days(now, self.settings.retention_days).ok_or(
-            VaultError::InvalidSettings("retentionDays puts token expiry outside years 1970-9999"),
-        )?;
-        let created_at = haechi_core::clock::iso(now).ok_or(VaultError::InvalidSettings(
-            "the system clock is outside years 1970-9999",
-        ))?;
-        let expires_at = haechi_core::clock::iso(expires_ms).ok_or(VaultError::InvalidSettings(
-            "retentionDays puts token expiry outside years 1970-9999",
-        ))?;
-
+    /// Which of `tokens` are stored and not expired at `now_ms`.
+    fn live_tokens(&self, tokens: &[&str], now_ms: i64) -> Result<HashSet<String>, VaultError> {
         let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.db_err("begin a write on"))?;
-        records::prune_expired(&tx, now).map_err(self.db_err("prune"))?;
-        let mut results = Vec::with_capacity(requests.len());
-        for (request, (mut token, deterministic)) in requests.iter().zip(planned) {
-            if records::exists(&tx, &token).map_err(self.db_err("read"))? {
-                if deterministic {
-                    records::refresh_expiry(&tx, &token, &expires_at, expires_ms)
-                        .map_err(self.db_err("update"))?;
-                    results.push(Tokenized {
-                        token,
-                        reused: true,
-                    });
-                    continue;
-                }
-                // A random id collided (about 2^-64): draw again rather than reuse a record
-                // that holds a different value.
-                while records::exists(&tx, &token).map_err(self.db_err("read"))? {
-                    token =
-                        ids::random_token(&self.rng, request.detection_type, request.plaintext)?;
-                }
-            }
-            let record = records::NewRecord::build(
-                self.crypto.as_ref(),
-                request,
-                &token,
-                &created_at,
-                &expires_at,
-            )?;
-            records::insert(&tx, &token, &record, expires_ms).map_err(self.db_err("write"))?;
-            results.push(Tokenized {
-                token,
-                reused: false,
-            });
+        // One read transaction for every lookup, not one per statement. It only reads, so it
+        // ends by rolling back (when dropped).
+        let tx = conn.transaction().map_err(self.db_err("read"))?;
+        let mut live = HashSet::new();
+        records::for_each_stored(&tx, tokens, |token| {
+            live.insert(token.to_owned());
+        })
+        .map_err(self.db_err("read"))?;
+        // Expired records are few (every write prunes them) and found through the expiry
+        // index, so the lookups above need only the token index.
+        if !live.is_empty() {
+            records::for_each_expired(&tx, now_ms, |token| {
+                live.remove(token);
+            })
+            .map_err(self.db_err("read"))?;
         }
-        tx.commit().map_err(self.db_err("commit to"))?;
-        Ok(results)
+        Ok(live)
     }
 
     /// Decrypts a token's value with the AAD it was stored with. Ungoverned and unaudited:
@@ -372,41 +365,65 @@ impl SqliteTokenVault {
         records::load(&conn, &self.path, token)
     }
 
-    fn new_token_id(
-        &self,
-        request: &TokenRequest<'_>,
-        deterministic: bool,
-    ) -> Result<String, VaultError> {
-        if deterministic {
-            ids::deterministic_token(
-                self.crypto.as_ref(),
-                request.detection_type,
-                request.plaintext,
-            )
-        } else {
-            ids::random_token(&self.rng, request.detection_type, request.plaintext)
-        }
-    }
-
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // SQLite rolls an unfinished transaction back when its guard drops during a panic,
-        // so the connection is consistent even if the mutex was poisoned.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.conn)
     }
 
     fn db_err(&self, action: &'static str) -> impl Fn(rusqlite::Error) -> VaultError + '_ {
-        move |source| VaultError::Database {
-            action,
-            path: self.path.clone(),
-            source,
-        }
+        error::database(&self.path, action)
     }
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // SQLite rolls an unfinished transaction back when its guard drops during a panic, so the
+    // connection is consistent even if the mutex was poisoned.
+    conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Opens a connection whose commits are counted in `commits`.
+fn open_counted(path: &Path, commits: &Arc<AtomicU64>) -> Result<Connection, VaultError> {
+    let conn = schema::open(path)?;
+    let counter = Arc::clone(commits);
+    conn.commit_hook(Some(move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        false // never veto the commit
+    }));
+    Ok(conn)
+}
+
+fn token_ids(tokens: Vec<Tokenized>) -> Vec<String> {
+    tokens.into_iter().map(|t| t.token).collect()
 }
 
 impl Tokenizer for SqliteTokenVault {
     fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
-        self.tokenize_batch(requests)
-            .map(|tokens| tokens.into_iter().map(|t| t.token).collect())
-            .map_err(ProviderError::from)
+        Ok(token_ids(self.tokenize_batch(requests)?))
+    }
+
+    /// The records are stored, on the committing thread, when the batch is committed.
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        let issued = self.prepare(requests)?;
+        Ok(IssuedTokens {
+            tokens: token_ids(issued.tokens),
+            pending: Some(Box::new(DirectCommit {
+                conn: Arc::clone(&self.conn),
+                path: self.path.clone(),
+                batch: issued.batch,
+            })),
+        })
+    }
+}
+
+/// A batch stored through the vault's own connection, in one transaction.
+struct DirectCommit {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+    batch: issue::PreparedBatch,
+}
+
+impl PendingTokens for DirectCommit {
+    fn commit(self: Box<Self>, done: CommitDone) {
+        let result = write::store_batch(&mut lock(&self.conn), &self.path, &self.batch);
+        done(result.map_err(ProviderError::from));
     }
 }

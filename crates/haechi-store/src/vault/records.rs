@@ -3,57 +3,16 @@
 use std::path::Path;
 
 use haechi_core::audit::js_stringify;
-use haechi_core::seams::{Crypto, Envelope, TokenRequest};
+use haechi_core::seams::{Crypto, Envelope};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::VaultError;
 
 /// Metadata keys that could carry a value; dropped on write and on export (the reference's
 /// `sanitizeMetadata`).
 const METADATA_FORBIDDEN: [&str; 3] = ["value", "plaintext", "payload"];
-
-/// A record about to be inserted: the envelope already made.
-pub(crate) struct NewRecord {
-    detection_type: String,
-    created_at: String,
-    expires_at: String,
-    metadata: String,
-    envelope: String,
-    aad: String,
-}
-
-impl NewRecord {
-    pub(crate) fn build(
-        crypto: &dyn Crypto,
-        request: &TokenRequest<'_>,
-        token: &str,
-        created_at: &str,
-        expires_at: &str,
-    ) -> Result<NewRecord, VaultError> {
-        let aad = json!({
-            "purpose": "token-vault",
-            "token": token,
-            "type": request.detection_type,
-            "context": request.context,
-        });
-        let envelope = crypto
-            .encrypt(request.plaintext, &aad, Some(expires_at))
-            .map_err(VaultError::Crypto)?;
-        let envelope = serde_json::to_value(&envelope)
-            .map_err(|_| VaultError::Corrupt { what: "envelope" })?;
-        let metadata = json!({ "path": request.path, "ruleId": request.rule_id });
-        Ok(NewRecord {
-            detection_type: request.detection_type.to_owned(),
-            created_at: created_at.to_owned(),
-            expires_at: expires_at.to_owned(),
-            metadata: js_stringify(&metadata),
-            envelope: js_stringify(&envelope),
-            aad: js_stringify(&aad),
-        })
-    }
-}
 
 /// A stored token record.
 #[derive(Clone, PartialEq)]
@@ -136,38 +95,35 @@ pub(crate) fn exists(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
         .map(|found| found.is_some())
 }
 
-pub(crate) fn refresh_expiry(
+/// Calls `each` with every one of `tokens` that is stored (one prepared statement).
+pub(crate) fn for_each_stored<'t>(
     conn: &Connection,
-    token: &str,
-    expires_at: &str,
-    expires_ms: i64,
+    tokens: &[&'t str],
+    mut each: impl FnMut(&'t str),
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE tokens SET expires_at = ?2, expires_ms = ?3 WHERE token = ?1")?
-        .execute(params![token, expires_at, expires_ms])
-        .map(|_| ())
+    let mut statement = conn.prepare_cached("SELECT 1 FROM tokens WHERE token = ?1")?;
+    for token in tokens {
+        if statement.exists([token])? {
+            each(token);
+        }
+    }
+    Ok(())
 }
 
-pub(crate) fn insert(
+/// Calls `each` with every token expired at `now_ms` (through the expiry index).
+pub(crate) fn for_each_expired(
     conn: &Connection,
-    token: &str,
-    record: &NewRecord,
-    expires_ms: i64,
+    now_ms: i64,
+    mut each: impl FnMut(&str),
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO tokens (token, type, created_at, expires_at, expires_ms, metadata, envelope, aad)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        token,
-        record.detection_type,
-        record.created_at,
-        record.expires_at,
-        expires_ms,
-        record.metadata,
-        record.envelope,
-        record.aad
-    ])
-    .map(|_| ())
+    let mut statement = conn.prepare_cached(
+        "SELECT token FROM tokens WHERE expires_ms IS NOT NULL AND expires_ms < ?1",
+    )?;
+    let mut rows = statement.query([now_ms])?;
+    while let Some(row) = rows.next()? {
+        each(row.get_ref(0)?.as_str()?);
+    }
+    Ok(())
 }
 
 /// Inserts a record read from elsewhere (an import); an existing token is kept.

@@ -1,0 +1,173 @@
+//! The vault's group-commit writer, for a gateway: many requests tokenize at once, and each
+//! would otherwise wait for its own transaction (and its own sync).
+//!
+//! A request issues its batch on its own thread (ids, envelopes, record texts; see
+//! [`super::issue`]), then hands it to the writer and awaits the answer. The writer thread takes
+//! every batch waiting and stores them in one transaction, each batch in its own savepoint, so
+//! one batch's failure fails that request alone. A batch is answered only after the transaction
+//! is committed and synced: no request forwards a token whose record could still be lost.
+
+use std::sync::Arc;
+
+use haechi_core::seams::{
+    CommitDone, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
+};
+use rusqlite::Connection;
+
+use super::error::database;
+use super::issue::PreparedBatch;
+use super::{token_ids, write, SqliteTokenVault, VaultError};
+use crate::group::{ApplyBatch, GroupWriter, Refusals};
+
+/// Writer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VaultWriterOptions {
+    /// Most batches (requests) stored in one transaction.
+    pub max_batch: usize,
+    /// Batches that may wait for the writer before new ones are refused (backpressure).
+    pub queue_capacity: usize,
+}
+
+impl Default for VaultWriterOptions {
+    fn default() -> Self {
+        VaultWriterOptions {
+            max_batch: 256,
+            queue_capacity: 4096,
+        }
+    }
+}
+
+const REFUSALS: Refusals = Refusals {
+    queue_full: || {
+        ProviderError::new(
+            "haechi_vault_queue_full",
+            "the token vault writer queue is full; nothing was tokenized (retry later)",
+        )
+    },
+    stopped: || {
+        ProviderError::new(
+            "haechi_vault_writer_stopped",
+            "the token vault writer has stopped; nothing was tokenized (restart the process)",
+        )
+    },
+};
+
+/// Tokenizes through one group-commit writer thread with its own database connection.
+/// Reads (reveal, detokenize, the deterministic-id check) use the vault's connection.
+pub struct VaultWriter {
+    vault: Arc<SqliteTokenVault>,
+    group: Arc<GroupWriter<PreparedBatch>>,
+}
+
+impl VaultWriter {
+    /// Start the writer thread for `vault`'s database.
+    pub fn spawn(
+        vault: Arc<SqliteTokenVault>,
+        options: VaultWriterOptions,
+    ) -> Result<Self, VaultError> {
+        let conn = vault.open_connection()?;
+        // Checkpoints run after the callers are answered (see `after_replies`), not inside
+        // the commit they wait for.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(database(vault.path(), "configure"))?;
+        let target = GroupStore {
+            conn,
+            path: vault.path().to_path_buf(),
+            rows_since_checkpoint: 0,
+        };
+        let group = GroupWriter::spawn(
+            "haechi-vault-writer",
+            options.max_batch,
+            options.queue_capacity,
+            REFUSALS,
+            target,
+        )
+        .map_err(|source| VaultError::Io {
+            path: vault.path().to_path_buf(),
+            source,
+        })?;
+        Ok(VaultWriter {
+            vault,
+            group: Arc::new(group),
+        })
+    }
+
+    /// The vault written to.
+    pub fn vault(&self) -> &Arc<SqliteTokenVault> {
+        &self.vault
+    }
+
+    /// Stop taking batches, store everything queued, and wait for the thread.
+    pub fn shutdown(&self) {
+        self.group.shutdown();
+    }
+}
+
+impl Tokenizer for VaultWriter {
+    /// Issue the batch here, store it with whatever else is queued, and wait.
+    fn tokenize(&self, requests: &[TokenRequest<'_>]) -> Result<Vec<String>, ProviderError> {
+        let issued = self.vault.prepare(requests)?;
+        self.group.submit_wait(issued.batch)?;
+        Ok(token_ids(issued.tokens))
+    }
+
+    /// Issue the batch here; committing it queues it for the writer thread.
+    fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
+        let issued = self.vault.prepare(requests)?;
+        Ok(IssuedTokens {
+            tokens: token_ids(issued.tokens),
+            pending: Some(Box::new(Queued {
+                group: Arc::clone(&self.group),
+                batch: issued.batch,
+            })),
+        })
+    }
+}
+
+/// A batch waiting to be handed to the writer.
+struct Queued {
+    group: Arc<GroupWriter<PreparedBatch>>,
+    batch: PreparedBatch,
+}
+
+impl PendingTokens for Queued {
+    fn commit(self: Box<Self>, done: CommitDone) {
+        let Queued { group, batch } = *self;
+        if let Err((refusal, done)) = group.try_submit(batch, done) {
+            done(Err(refusal));
+        }
+    }
+
+    /// Queueing never waits: a full queue refuses the batch.
+    fn commits_inline(&self) -> bool {
+        false
+    }
+}
+
+/// Rows written between two WAL checkpoints (about SQLite's default of 1000 pages).
+const CHECKPOINT_ROWS: usize = 4096;
+
+/// The writer thread's side: its connection, one transaction per group of batches.
+struct GroupStore {
+    conn: Connection,
+    path: std::path::PathBuf,
+    rows_since_checkpoint: usize,
+}
+
+impl ApplyBatch<PreparedBatch> for GroupStore {
+    fn apply(&mut self, batches: Vec<PreparedBatch>) -> Vec<Result<(), ProviderError>> {
+        self.rows_since_checkpoint += batches.iter().map(|b| b.rows.len()).sum::<usize>();
+        write::store_group(&mut self.conn, &self.path, &batches)
+    }
+
+    /// Copy the WAL back into the database so it does not grow without bound. PASSIVE never
+    /// waits for readers; whatever it cannot copy now is copied next time.
+    fn after_replies(&mut self) {
+        if self.rows_since_checkpoint >= CHECKPOINT_ROWS {
+            self.rows_since_checkpoint = 0;
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+}
