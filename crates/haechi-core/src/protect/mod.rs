@@ -9,6 +9,7 @@ pub mod event;
 pub mod fields;
 pub mod outside;
 pub mod precision;
+mod scan;
 mod tokens;
 pub mod transform;
 pub mod walk;
@@ -25,19 +26,20 @@ use serde_json::{json, Value};
 
 use crate::audit::{AuditDetection, PreparedEvent, ProtectSummary};
 use crate::config::Config;
-use crate::detect::{DetectError, Detector, Finding};
+use crate::detect::{DetectError, Detector};
 use crate::policy::{CompiledPolicy, PolicyError, PolicySet};
 use crate::seams::{
     commit_blocking, AuditSink, Crypto, IssuedTokens, PendingTokens, ProviderError, Tokenizer,
 };
-use crate::vocab::{Action, Direction, LeafKind};
+use crate::vocab::{Action, LeafKind};
 
 pub use context::ProtectContext;
 pub use fields::{request_fields, RequestFields, TopField};
 pub use outside::{OutsideLocation, OutsideValue};
-use precision::{PrecisionControls, Removal};
+use precision::PrecisionControls;
+use scan::{Decided, HitLeaf, Scan};
 use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
-use walk::{walk, Leaf, LeafVisitor, PathHashes, Segment};
+use walk::{walk, Leaf, PathHashes};
 
 /// Why a payload could not be protected. The pipeline fails closed: on any error nothing may
 /// be forwarded. Messages never carry payload values.
@@ -167,23 +169,6 @@ pub struct Protector {
     max_nesting_depth: usize,
     scan_response_numbers: bool,
     collaborators: Collaborators,
-}
-
-/// One detection after precision controls and the policy decision.
-#[derive(Debug, Clone)]
-struct Decided {
-    finding: Finding,
-    kind: LeafKind,
-    path: Arc<str>,
-    action: Action,
-    leaf: usize,
-}
-
-/// A leaf that has at least one decided detection.
-struct HitLeaf<'a> {
-    leaf: Leaf<'a>,
-    /// Set for a value outside the body: its index in the caller's list.
-    outside: Option<usize>,
 }
 
 impl Protector {
@@ -545,80 +530,4 @@ fn audit_detections(decided: &[Decided], enforced: bool) -> Vec<AuditDetection> 
             enforced,
         })
         .collect()
-}
-
-/// The walk visitor: detects in each leaf, applies precision controls and the policy.
-struct Scan<'p, 'a> {
-    protector: &'p Protector,
-    policy: &'p CompiledPolicy,
-    direction: Direction,
-    findings: Vec<Finding>,
-    hits: Vec<HitLeaf<'a>>,
-    decided: Vec<Decided>,
-    summary: ProtectSummary,
-    paths: PathHashes,
-}
-
-impl<'a> LeafVisitor<'a> for Scan<'_, 'a> {
-    fn leaf(&mut self, path: &[Segment<'a>], leaf: Leaf<'a>) -> Result<(), ProtectError> {
-        // Response numbers are inference metadata (durations, counts): scanned only on request.
-        if leaf.kind == LeafKind::Number
-            && self.direction == Direction::Response
-            && !self.protector.scan_response_numbers
-        {
-            return Ok(());
-        }
-        self.judge(leaf, None, |paths| Arc::from(paths.text(path)))
-    }
-}
-
-impl<'a> Scan<'_, 'a> {
-    /// Detect in one leaf, apply precision controls and the policy. The path is only rendered
-    /// for a leaf with findings.
-    fn judge(
-        &mut self,
-        leaf: Leaf<'a>,
-        outside: Option<usize>,
-        path: impl FnOnce(&mut PathHashes) -> Arc<str>,
-    ) -> Result<(), ProtectError> {
-        self.findings.clear();
-        self.protector
-            .detector
-            .scan(&leaf.text, leaf.kind, self.direction, &mut self.findings);
-        if self.findings.is_empty() {
-            return Ok(());
-        }
-        let path = path(&mut self.paths);
-        let leaf_index = self.hits.len();
-        let mut kept = 0;
-        for finding in self.findings.drain(..) {
-            let value = leaf.text.get(finding.start..finding.end).unwrap_or("");
-            if let Some(removal) = self.protector.precision.judge(
-                &finding.detection_type,
-                value,
-                &path,
-                finding.confidence,
-            ) {
-                match removal {
-                    Removal::Suppressed => self.summary.count_suppressed(&finding.detection_type),
-                    Removal::Dropped => self.summary.count_dropped(&finding.detection_type),
-                }
-                continue;
-            }
-            let action = self.policy.decide(&finding.detection_type);
-            self.summary.count(&finding.detection_type, action);
-            self.decided.push(Decided {
-                finding,
-                kind: leaf.kind,
-                path: Arc::clone(&path),
-                action,
-                leaf: leaf_index,
-            });
-            kept += 1;
-        }
-        if kept > 0 {
-            self.hits.push(HitLeaf { leaf, outside });
-        }
-        Ok(())
-    }
 }
