@@ -1,7 +1,7 @@
 //! Reading the log back: verification, the report summary and the readiness probe.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use haechi_core::audit::{AnchorIndex, AuditSummary, ChainVerifier, VerifyOutcome};
@@ -83,10 +83,7 @@ pub fn read_summary(path: &Path) -> Result<AuditSummary, AuditStoreError> {
 /// Readiness without writing an event: the log's directory exists (it is created if needed)
 /// and is writable, and the log itself, if present, opens for appending.
 pub fn check_writable(path: &Path) -> Result<(), NotWritable> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = log_dir(path);
     fs::create_dir_all(dir).map_err(|_| NotWritable::Directory)?;
     if path.exists() {
         return OpenOptions::new()
@@ -96,23 +93,48 @@ pub fn check_writable(path: &Path) -> Result<(), NotWritable> {
             .map_err(|_| NotWritable::File);
     }
     // Probe the directory with a uniquely named empty file, removed at once.
-    let probe = dir.join(format!(
-        ".haechi-audit-ready-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    match OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(_) => Err(NotWritable::Directory),
+    write_probe(dir, &[]).map_err(|_| NotWritable::Directory)
+}
+
+/// Whether the log's file system still takes a block: one written, synced and removed beside
+/// the log (a full disk fails here, where an empty probe file would not).
+pub(crate) fn probe_space(log: &Path) -> Result<(), AuditStoreError> {
+    write_probe(log_dir(log), &[0u8; 4096])
+        .map_err(|e| AuditStoreError::io("write a probe block beside", log, e))
+}
+
+fn log_dir(log: &Path) -> &Path {
+    match log.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
 }
 
+/// Create a uniquely named file in `dir` holding `content` (synced), then remove it.
+fn write_probe(dir: &Path, content: &[u8]) -> io::Result<()> {
+    let probe = dir.join(format!(
+        ".haechi-audit-probe-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut file| {
+            if content.is_empty() {
+                return Ok(());
+            }
+            file.write_all(content)?;
+            file.sync_data()
+        });
+    let _ = fs::remove_file(&probe);
+    written
+}
+
 /// Calls `f` with each line (without `\n` or `\r\n`) until it returns false.
-fn for_each_line(
-    file: File,
+pub(crate) fn for_each_line(
+    file: impl Read,
     path: &Path,
     mut f: impl FnMut(&[u8]) -> bool,
 ) -> Result<(), AuditStoreError> {

@@ -7,12 +7,13 @@
 //! bytes are kept beside the log (`<log>.torn-<unix seconds>`, 0600) so nothing is lost.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use haechi_core::audit::{ChainVerifier, VerifyOutcome};
 
 use super::error::AuditStoreError;
+use super::read::for_each_line;
 use super::tail::{read_tail, Tail};
 
 /// What `audit-repair` found, and did.
@@ -104,25 +105,12 @@ fn verify_prefix(
 ) -> Result<(VerifyOutcome, u64), AuditStoreError> {
     file.seek(SeekFrom::Start(0))
         .map_err(|e| AuditStoreError::io("read", path, e))?;
-    let mut reader = BufReader::with_capacity(64 * 1024, (&*file).take(keep));
     let mut verifier = ChainVerifier::new(None);
-    let mut line = Vec::with_capacity(1024);
     let mut lines = 0u64;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| AuditStoreError::io("read", path, e))?;
-        if read == 0 {
-            break;
-        }
+    for_each_line((&*file).take(keep), path, |line| {
         lines += 1;
-        let content = line.strip_suffix(b"\n").unwrap_or(&line);
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
-        if !verifier.push_line(content) {
-            break;
-        }
-    }
+        verifier.push_line(line)
+    })?;
     Ok((verifier.finish(), lines))
 }
 

@@ -165,28 +165,8 @@ impl JsonlAuditSink {
     /// be chained to, and its file system still takes a block (a full disk fails here).
     pub fn probe(&self) -> Result<(), ProviderError> {
         self.head()?;
-        probe_space(self.path()).map_err(ProviderError::from)
+        super::read::probe_space(self.path()).map_err(ProviderError::from)
     }
-}
-
-/// Write and sync one block in the log's directory, then remove it.
-fn probe_space(log: &Path) -> Result<(), AuditStoreError> {
-    let dir = match log.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let probe = dir.join(format!(".haechi-audit-probe-{}", std::process::id()));
-    let written = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&probe)
-        .and_then(|mut file| {
-            file.write_all(&[0u8; 4096])?;
-            file.sync_data()
-        });
-    let _ = fs::remove_file(&probe);
-    written.map_err(|e| AuditStoreError::io("write a probe block beside", log, e))
 }
 
 impl AuditSink for JsonlAuditSink {
