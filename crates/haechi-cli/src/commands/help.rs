@@ -67,7 +67,11 @@ const COMMANDS: &[CommandHelp] = &[
         name: "audit-repair",
         usage: "haechi audit-repair [--audit .haechi/audit.jsonl] [--config haechi.config.json] [--yes]",
         summary: "Cut an incomplete last record (a crash or full disk mid-write) off the audit log.",
-        detail: "Without --yes, shows the torn record's line, offset and size and whether the records                  before it verify, and exits 4; nothing is changed. With --yes, under the writers'                  lock, saves the torn bytes to <log>.torn-<unix seconds> (0600) and truncates the                  log before them. Refuses when the records before the tail do not verify: damage                  elsewhere is for audit-verify to locate and a person to judge.",
+        detail: "Without --yes, shows the torn record's line, offset and size and whether the records \
+                 before it verify, and exits 4; nothing is changed. With --yes, under the writers' \
+                 lock, saves the torn bytes to <log>.torn-<unix seconds> (0600) and truncates the \
+                 log before them. Refuses when the records before the tail do not verify: damage \
+                 elsewhere is for audit-verify to locate and a person to judge.",
     },
     CommandHelp {
         name: "status",
