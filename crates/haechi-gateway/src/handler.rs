@@ -291,7 +291,7 @@ impl Gateway {
         }
 
         // The path, query and forwarded headers are protected with the body, in one decision.
-        let mut headers = self.forward.upstream_headers(&head.headers);
+        let headers = self.forward.upstream_headers(&head.headers);
         let query = scope.path_and_query.split_once('?').map(|(_, query)| query);
         let outside =
             OutsideValues::collect(&scope.path, query, &headers, self.adapter.id == "gemini");
@@ -306,12 +306,7 @@ impl Gateway {
             )
             .map_err(|error| protect_refusal(error, &scope))?;
         // Nothing is sent before its token records are stored and its decision is audited.
-        let (stored, recorded) = tokio::join!(
-            self.store_tokens(deferred.pending_tokens, &scope),
-            self.record(deferred.event, &scope)
-        );
-        stored.and(recorded)?;
-        let mut outcome = deferred.outcome;
+        let mut outcome = self.settle(deferred, &scope).await?;
         if outcome.blocked {
             self.metrics
                 .request(scope.route.id, self.request_mode, "blocked");
@@ -325,12 +320,16 @@ impl Gateway {
                 }),
             ));
         }
-        let target = outside
-            .apply(&outcome.outside, &scope.path, query, &mut headers)
+        let rewritten = outside
+            .apply(&outcome.outside, &scope.path, query, &headers)
             .ok_or_else(internal_error)?;
-        if let Some(target) = target {
-            scope.path_and_query = target;
-        }
+        let headers = match rewritten {
+            Some(rewritten) => {
+                scope.path_and_query = rewritten.path_and_query;
+                rewritten.headers
+            }
+            None => headers,
+        };
         let forwarded = match std::mem::replace(&mut outcome.payload, ProtectedPayload::Unchanged) {
             ProtectedPayload::Unchanged => body,
             ProtectedPayload::Rewritten(rewritten) => Bytes::from(rewritten),

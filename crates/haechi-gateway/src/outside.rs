@@ -9,6 +9,7 @@
 //! parameter — they hold the caller's provider key by design.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use http::header::{HeaderMap, HeaderValue};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -27,7 +28,7 @@ const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Where a collected value lives in the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Place {
     /// The i-th non-empty path segment.
     Segment(usize),
@@ -39,58 +40,62 @@ enum Place {
     Header(usize),
 }
 
-/// One collected value.
+/// One collected value, borrowed from the request unless decoding changed it.
 #[derive(Debug)]
-struct Entry {
+struct Entry<'a> {
     place: Place,
     /// The decoded query name or the header name (empty for a path segment).
-    name: String,
-    text: String,
+    name: Cow<'a, str>,
+    text: Cow<'a, str>,
 }
 
 /// The values of one request outside its body.
 #[derive(Debug, Default)]
-pub(crate) struct OutsideValues {
-    entries: Vec<Entry>,
+pub(crate) struct OutsideValues<'a> {
+    entries: Vec<Entry<'a>>,
 }
 
-impl OutsideValues {
+/// The request target and forwarded headers with the replacements written in.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Rewritten {
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+}
+
+impl<'a> OutsideValues<'a> {
     /// Collect from the normalized path (no query), the raw query and the headers that will be
     /// forwarded.
-    pub fn collect(path: &str, query: Option<&str>, forwarded: &HeaderMap, gemini: bool) -> Self {
+    pub fn collect(
+        path: &'a str,
+        query: Option<&'a str>,
+        forwarded: &'a HeaderMap,
+        gemini: bool,
+    ) -> Self {
         let mut values = OutsideValues::default();
         for (index, segment) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
-            values.push(Place::Segment(index), String::new(), decode(segment));
+            values.push(Place::Segment(index), Cow::Borrowed(""), decode(segment));
         }
         for (index, (name, value)) in query_pairs(query.unwrap_or("")).enumerate() {
             let name = decode(name);
             if gemini && name == "key" {
                 continue;
             }
-            values.push(Place::QueryName(index), name.to_string(), name.clone());
-            values.push(
-                Place::QueryValue(index),
-                name.into_owned(),
-                decode(value.unwrap_or("")),
-            );
+            values.push(Place::QueryName(index), name.clone(), name.clone());
+            values.push(Place::QueryValue(index), name, decode(value.unwrap_or("")));
         }
         for (index, (name, value)) in forwarded.iter().enumerate() {
             if UPSTREAM_CREDENTIAL_HEADERS.contains(&name.as_str()) {
                 continue;
             }
             let text = String::from_utf8_lossy(value.as_bytes());
-            values.push(Place::Header(index), name.as_str().to_owned(), text);
+            values.push(Place::Header(index), Cow::Borrowed(name.as_str()), text);
         }
         values
     }
 
-    fn push(&mut self, place: Place, name: String, text: Cow<'_, str>) {
+    fn push(&mut self, place: Place, name: Cow<'a, str>, text: Cow<'a, str>) {
         if !text.is_empty() {
-            self.entries.push(Entry {
-                place,
-                name,
-                text: text.into_owned(),
-            });
+            self.entries.push(Entry { place, name, text });
         }
     }
 
@@ -99,7 +104,7 @@ impl OutsideValues {
         self.entries
             .iter()
             .map(|entry| {
-                let name = entry.name.as_str();
+                let name = entry.name.as_ref();
                 let location = match entry.place {
                     Place::Segment(index) => OutsideLocation::PathSegment(index),
                     Place::QueryName(_) => OutsideLocation::QueryName(name),
@@ -115,25 +120,25 @@ impl OutsideValues {
     }
 
     /// Apply the protector's replacements (one per collected value, `None` = unchanged) to the
-    /// path-and-query and the forwarded headers. Returns `None` when a replaced header value
-    /// cannot be a header value (the caller fails closed).
+    /// path-and-query and the forwarded headers: `Some(None)` when nothing was replaced, `None`
+    /// when a replaced header value cannot be a header value (the caller fails closed).
     pub fn apply(
         &self,
         replacements: &[Option<String>],
         path: &str,
         query: Option<&str>,
-        forwarded: &mut HeaderMap,
-    ) -> Option<Option<String>> {
-        if replacements.iter().all(Option::is_none) {
+        forwarded: &HeaderMap,
+    ) -> Option<Option<Rewritten>> {
+        let replaced: HashMap<Place, &str> = self
+            .entries
+            .iter()
+            .zip(replacements)
+            .filter_map(|(entry, replacement)| Some((entry.place, replacement.as_deref()?)))
+            .collect();
+        if replaced.is_empty() {
             return Some(None);
         }
-        let replaced = |wanted: Place| {
-            self.entries
-                .iter()
-                .zip(replacements)
-                .find(|(entry, _)| entry.place == wanted)
-                .and_then(|(_, replacement)| replacement.as_deref())
-        };
+        let replaced = |place: Place| replaced.get(&place).copied();
 
         let mut new_path = String::with_capacity(path.len() + 32);
         let mut index = 0;
@@ -153,11 +158,10 @@ impl OutsideValues {
 
         if let Some(query) = query {
             new_path.push('?');
-            for (index, pair) in query.split('&').enumerate() {
+            for (index, (name, value)) in query_pairs(query).enumerate() {
                 if index > 0 {
                     new_path.push('&');
                 }
-                let (name, value) = split_pair(pair);
                 match replaced(Place::QueryName(index)) {
                     Some(text) => new_path.extend(utf8_percent_encode(text, ENCODE)),
                     None => new_path.push_str(name),
@@ -172,16 +176,18 @@ impl OutsideValues {
             }
         }
 
-        let mut rebuilt = HeaderMap::with_capacity(forwarded.len());
+        let mut headers = HeaderMap::with_capacity(forwarded.len());
         for (index, (name, value)) in forwarded.iter().enumerate() {
             let value = match replaced(Place::Header(index)) {
                 Some(text) => HeaderValue::from_bytes(text.as_bytes()).ok()?,
                 None => value.clone(),
             };
-            rebuilt.append(name.clone(), value);
+            headers.append(name.clone(), value);
         }
-        *forwarded = rebuilt;
-        Some(Some(new_path))
+        Some(Some(Rewritten {
+            path_and_query: new_path,
+            headers,
+        }))
     }
 }
 
@@ -189,16 +195,13 @@ fn decode(raw: &str) -> Cow<'_, str> {
     percent_decode_str(raw).decode_utf8_lossy()
 }
 
-fn split_pair(pair: &str) -> (&str, Option<&str>) {
-    match pair.split_once('=') {
+/// Every `&`-separated pair as name and optional value, empty ones included, so indices match
+/// the raw query.
+fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    query.split('&').map(|pair| match pair.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (pair, None),
-    }
-}
-
-/// Every `&`-separated pair, empty ones included, so indices match the raw query.
-fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    query.split('&').map(split_pair)
+    })
 }
 
 #[cfg(test)]

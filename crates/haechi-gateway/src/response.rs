@@ -229,12 +229,7 @@ pub(crate) async fn protect(
         }
     };
     // Tokens reach the client only once their records are stored and the decision audited.
-    let (stored, recorded) = tokio::join!(
-        gateway.store_tokens(deferred.pending_tokens, scope),
-        gateway.record(deferred.event, scope)
-    );
-    stored.and(recorded)?;
-    let mut outcome = deferred.outcome;
+    let mut outcome = gateway.settle(deferred, scope).await?;
     if outcome.blocked {
         gateway.metrics.inc(Counter::Blocks);
         let body = json!({

@@ -3,6 +3,7 @@
 //! request's thread; the vault writer stores many requests' records in one transaction, and
 //! the request awaits that commit without holding a thread.
 
+use haechi_core::protect::{DeferredOutcome, ProtectOutcome};
 use haechi_core::seams::{commit_abandoned, PendingTokens, ProviderError};
 
 use crate::gateway::Gateway;
@@ -23,8 +24,23 @@ pub(crate) async fn commit(pending: Option<Box<dyn PendingTokens>>) -> Result<()
 }
 
 impl Gateway {
+    /// Settle a protected payload before anything of it is sent: store its token records and
+    /// audit its decision (both at once); either failing refuses it. Returns the outcome.
+    pub(crate) async fn settle(
+        &self,
+        deferred: DeferredOutcome,
+        scope: &Scope,
+    ) -> Result<ProtectOutcome, Refusal> {
+        let (stored, recorded) = tokio::join!(
+            self.store_tokens(deferred.pending_tokens, scope),
+            self.record(deferred.event, scope)
+        );
+        stored.and(recorded)?;
+        Ok(deferred.outcome)
+    }
+
     /// Store a payload's token records; a payload whose records are not stored is not sent.
-    pub(crate) async fn store_tokens(
+    async fn store_tokens(
         &self,
         pending: Option<Box<dyn PendingTokens>>,
         scope: &Scope,
