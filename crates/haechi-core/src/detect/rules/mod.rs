@@ -14,6 +14,7 @@
 
 mod injection;
 mod pii;
+mod providers;
 mod secrets;
 
 use crate::vocab::Direction;
@@ -220,6 +221,7 @@ pub fn builtin() -> impl Iterator<Item = &'static Rule> {
     pii::HEAD
         .iter()
         .chain(secrets::RULES)
+        .chain(providers::RULES)
         .chain(pii::TAIL)
         .chain(injection::RULES)
 }

@@ -6,7 +6,7 @@ use super::{before_assignment_key, Check, Emit, Gate, Rule, Samples};
 use crate::detect::placeholder::{has_masked_tail, is_placeholder_value};
 
 /// A prefixed key whose body is a masking run (`sk_live_xxxx…`) is documentation.
-fn not_masked(m: &[u8]) -> bool {
+pub(super) fn not_masked(m: &[u8]) -> bool {
     !has_masked_tail(m)
 }
 
@@ -25,7 +25,7 @@ fn assigned_value(m: &[u8]) -> bool {
     !is_placeholder_value(value) && !has_masked_tail(value)
 }
 
-const fn secret(
+pub(super) const fn secret(
     id: &'static str,
     detection_type: &'static str,
     pattern: &'static str,
