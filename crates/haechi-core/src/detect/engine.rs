@@ -90,6 +90,7 @@ impl Compiled {
                 Check::None => Some(end),
                 Check::Valid(valid) => valid(matched).then_some(end),
                 Check::Trim(trim) => trim(matched).map(|len| start + len),
+                Check::InContext(ok) => ok(text, start, end).then_some(end),
             };
             floor = end;
             // Resume after the match; an assignment resumes inside it (see above).

@@ -18,6 +18,7 @@
 //! reference's skip of bare number leaves on the response direction
 //! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
 
+mod context;
 pub mod corpus;
 mod custom;
 mod decode;

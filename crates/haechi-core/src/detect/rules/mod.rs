@@ -30,6 +30,9 @@ pub enum Check {
     Valid(fn(&[u8]) -> bool),
     /// Keep only the leading part of the match that validates; returns its byte length.
     Trim(fn(&[u8]) -> Option<usize>),
+    /// A test that also reads the words around the match (see `context`): called with the
+    /// whole text and the match's `start`, `end`.
+    InContext(fn(&[u8], usize, usize) -> bool),
 }
 
 /// Which part of the match is the sensitive value.

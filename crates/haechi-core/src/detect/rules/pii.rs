@@ -8,6 +8,7 @@ use super::{
     before_not_grouped, before_not_upper_digit, before_not_word_minus, before_not_word_plus,
     before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
 };
+use crate::detect::context;
 use crate::detect::validators as v;
 
 const fn gate_at() -> Gate {
@@ -54,7 +55,7 @@ pub(super) const HEAD: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_plus_minus),
         after: Some(after_not_word_minus),
-        check: Check::Valid(v::kr_phone),
+        check: Check::InContext(context::kr_phone),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 9, 4, &[]),
         samples: Samples {
@@ -74,6 +75,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "the inner 16-44665544 is part of a UUID",
                 ),
                 ("x01012345678x", "glued inside a longer alphanumeric run"),
+                (
+                    "Order id 01099887766 was shipped",
+                    "labelled as an order id with no phone word near",
+                ),
             ],
         },
     },
@@ -106,7 +111,7 @@ pub(super) const HEAD: &[Rule] = &[
         direction: None,
         before: None,
         after: None,
-        check: Check::Valid(v::card),
+        check: Check::InContext(context::card),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 13, 1, &[]),
         samples: Samples {
@@ -114,6 +119,7 @@ pub(super) const HEAD: &[Rule] = &[
                 "4242 4242 4242 4242",
                 "4111-1111-1111-1111",
                 "card 5171276842684654 on file",
+                "order 4242424242424242 paid by card",
                 "4222222222222",
             ],
             ignores: &[
@@ -127,6 +133,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "Luhn-valid but a bare epoch-millisecond timestamp (2023)",
                 ),
                 ("12345678901234567890123", "23 digits: longer than any card"),
+                (
+                    "please process order 4242424242424242 and ship today",
+                    "a bare run labelled as an order number, no card word near",
+                ),
             ],
         },
     },
@@ -550,7 +560,7 @@ pub(super) const TAIL: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_plus),
         after: Some(after_not_word),
-        check: Check::None,
+        check: Check::InContext(context::phone),
         emit: Emit::Whole,
         gate: Gate {
             needs_plus: true,
@@ -574,7 +584,7 @@ pub(super) const TAIL: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_minus),
         after: Some(after_not_word_minus),
-        check: Check::None,
+        check: Check::InContext(context::phone),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 10, 4, b"-").lengths(&[4]),
         samples: Samples {

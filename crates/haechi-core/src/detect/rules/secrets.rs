@@ -3,20 +3,12 @@
 //! padded to the provider's shape (`EXAMPLE…`, zeros) — never a live credential.
 
 use super::{before_assignment_key, Check, Emit, Gate, Rule, Samples};
+use crate::detect::context;
 use crate::detect::placeholder::{has_masked_tail, is_placeholder_value};
 
 /// A prefixed key whose body is a masking run (`sk_live_xxxx…`) is documentation.
 fn not_masked(m: &[u8]) -> bool {
     !has_masked_tail(m)
-}
-
-/// `Bearer <value>`: the value must not be a placeholder.
-fn bearer_value(m: &[u8]) -> bool {
-    let value = m
-        .get(6..)
-        .map(|rest| rest.trim_ascii_start())
-        .unwrap_or_default();
-    !is_placeholder_value(value) && !has_masked_tail(value)
 }
 
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
@@ -257,15 +249,23 @@ pub(super) const RULES: &[Rule] = &[
         direction: None,
         before: None,
         after: None,
-        check: Check::Valid(bearer_value),
+        check: Check::InContext(context::bearer),
         emit: Emit::Whole,
         gate: Gate::anchors(&["Bearer"]),
         samples: Samples {
-            matches: &["Authorization: Bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0xMjM0NTY3OA"],
+            matches: &[
+                "Authorization: Bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0xMjM0NTY3OA",
+                "Bearer 0123456789abcdef",
+                "curl -H 'Authorization: Bearer 0123456789abcdef'",
+            ],
             ignores: &[
                 ("Bearer short", "credential shorter than 16"),
                 ("Bearer YOUR_ACCESS_TOKEN_HERE", "a documentation placeholder"),
                 ("bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0x", "the scheme is matched case-sensitively"),
+                (
+                    "Bearer 0123456789abcdef is mentioned in this prose paragraph",
+                    "prose: no header, not a whole value, and a sequential run",
+                ),
             ],
         },
     },
