@@ -156,7 +156,7 @@ fn continues_word(text: &[u8], at: usize) -> bool {
 
 /// A phone-shaped match, unless it is labelled as another identifier with no phone word near.
 pub fn phone(text: &[u8], start: usize, end: usize) -> bool {
-    !(labelled_as_other_id(text, start) && !kind_word_near(text, start, end, PHONE_WORDS))
+    !labelled_as_other_id(text, start) || kind_word_near(text, start, end, PHONE_WORDS)
 }
 
 /// The `kr-phone` rule's check: the bare-run test, then context.
