@@ -153,15 +153,37 @@ pub fn is_placeholder_value(value: &[u8]) -> bool {
     marker
 }
 
-/// True when the last sixteen characters of a prefixed key are all `x`/`X` (separators
-/// allowed): `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`, `AKIAXXXXXXXXXXXXXXXX`.
+/// A value that stands in for one: an environment reference (`$DB_PASS`, `${DB_PASS}`,
+/// `%(pass)s`), a template slot (`<password>`, `{{ secrets.pw }}`) or a mask (`****`,
+/// `••••`, one repeated character).
+pub fn is_template_or_mask(value: &[u8]) -> bool {
+    let Some((&first, _)) = value.split_first() else {
+        return true;
+    };
+    let masked = value.iter().all(|&b| b == first)
+        || std::str::from_utf8(value).is_ok_and(|s| s.chars().all(|c| matches!(c, '•' | '●')));
+    masked
+        || first == b'$'
+        || value.starts_with(b"%(")
+        || value == b"%s"
+        || (first == b'<' && value.ends_with(b">"))
+        || (value.starts_with(b"{{") && value.ends_with(b"}}"))
+}
+
+/// True when the last sixteen characters of a prefixed key are a mask: all `x`/`X`
+/// (separators allowed), as in `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`, or one repeated non-digit
+/// character, as in `glpat-aaaaaaaaaaaaaaaaaaaa`. A generated key never ends that way. Runs of
+/// one digit are left alone: zero-padded fabrications (`AC000…0`) are the documented samples
+/// the reference's corpus counts as keys.
 pub fn has_masked_tail(matched: &[u8]) -> bool {
     if matched.len() < 16 {
         return false;
     }
     let tail = &matched[matched.len() - 16..];
-    tail.iter().filter(|&&b| b == b'x' || b == b'X').count() >= 12
-        && tail.iter().all(|&b| b == b'x' || b == b'X' || is_sep(b))
+    let x_mask = tail.iter().filter(|&&b| b == b'x' || b == b'X').count() >= 12
+        && tail.iter().all(|&b| b == b'x' || b == b'X' || is_sep(b));
+    let repeated = !tail[0].is_ascii_digit() && tail.iter().all(|&b| b == tail[0]);
+    x_mask || repeated
 }
 
 #[cfg(test)]

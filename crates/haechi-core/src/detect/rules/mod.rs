@@ -41,6 +41,8 @@ pub enum Emit {
     Whole,
     /// `key = value`: only the trailing value run (the key name stays readable).
     AssignedValue,
+    /// `scheme://user:password@host`: only the password (the rest of the URL stays readable).
+    UrlPassword,
 }
 
 /// Where a rule's matches can lie. A rule whose every match is made of bytes from a small
@@ -326,6 +328,18 @@ pub fn after_not_grouped(text: &[u8], at: usize) -> bool {
     }
     !(next(text, at).is_some_and(is_group_sep)
         && next(text, at + 1).is_some_and(|b| b.is_ascii_digit()))
+}
+
+/// Not inside the authority of a URL (`https://user:pass@host`): what precedes, back to the
+/// nearest blank or `/`, must not end in `://`. The userinfo is the URL rule's, not an email.
+pub fn before_not_url_authority(text: &[u8], at: usize) -> bool {
+    let head = &text[..at.min(text.len())];
+    let run = head
+        .iter()
+        .rev()
+        .take_while(|&&b| !b.is_ascii_whitespace() && b != b'/')
+        .count();
+    !head[..head.len() - run].ends_with(b"://")
 }
 
 /// `key = value`: the key must not continue a longer alphanumeric name (`xtoken=` is not a

@@ -5,8 +5,8 @@
 use super::{
     after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_upper_digit,
     after_not_word, after_not_word_minus, before_not_alnum, before_not_digit_minus,
-    before_not_grouped, before_not_upper_digit, before_not_word_minus, before_not_word_plus,
-    before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
+    before_not_grouped, before_not_upper_digit, before_not_url_authority, before_not_word_minus,
+    before_not_word_plus, before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
 };
 use crate::detect::context;
 use crate::detect::validators as v;
@@ -27,7 +27,7 @@ pub(super) const HEAD: &[Rule] = &[
         confidence: 0.95,
         hard_block: false,
         direction: None,
-        before: None,
+        before: Some(before_not_url_authority),
         after: None,
         check: Check::None,
         emit: Emit::Whole,
@@ -43,6 +43,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "no dot-TLD after the @: a path, not an address",
                 ),
                 ("user@localhost", "no top-level domain"),
+                (
+                    "postgres://app:s3cr3t@db.example.com/app",
+                    "the userinfo of a URL (the URL rule takes the password)",
+                ),
             ],
         },
     },

@@ -4,12 +4,28 @@
 
 use super::{before_assignment_key, Check, Emit, Gate, Rule, Samples};
 use crate::detect::context;
-use crate::detect::placeholder::{has_masked_tail, is_placeholder_value};
+use crate::detect::placeholder::{has_masked_tail, is_placeholder_value, is_template_or_mask};
 
 /// A prefixed key whose body is a masking run (`sk_live_xxxx…`) is documentation.
 fn not_masked(m: &[u8]) -> bool {
     !has_masked_tail(m)
 }
+
+/// `scheme://user:password@host`: the password must be a value, not a template slot, an
+/// environment reference, a mask or the word `password`.
+fn url_password_value(m: &[u8]) -> bool {
+    let password = &m[crate::detect::engine::url_password(m)];
+    !is_placeholder_value(password)
+        && !is_template_or_mask(password)
+        && !PLACEHOLDER_PASSWORDS
+            .iter()
+            .any(|p| password.eq_ignore_ascii_case(p.as_bytes()))
+}
+
+/// Passwords that stand for "put yours here" in connection-string examples.
+const PLACEHOLDER_PASSWORDS: &[&str] = &[
+    "password", "pass", "passwd", "pwd", "secret", "changeme", "example", "xxx",
+];
 
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
 fn assigned_value(m: &[u8]) -> bool {
@@ -266,6 +282,40 @@ pub(super) const RULES: &[Rule] = &[
                     "Bearer 0123456789abcdef is mentioned in this prose paragraph",
                     "prose: no header, not a whole value, and a sequential run",
                 ),
+            ],
+        },
+    },
+    Rule {
+        id: "secret-url-password",
+        detection_type: "secret",
+        // Any scheme: database, broker and HTTP URLs carry credentials the same way. The user
+        // part may be empty (`redis://:pass@host`); the password holds no `/?#@` or blank.
+        pattern: r#"(?i)\b[a-z][a-z0-9+.-]{1,19}://[^\s:/?#@'"<>]{0,128}:[^\s/?#@'"<>]{1,256}@[a-z0-9\[_-]"#,
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: None,
+        after: None,
+        check: Check::Valid(url_password_value),
+        emit: Emit::UrlPassword,
+        // The longest scheme before its `://`.
+        gate: Gate::anchors(&["://"]).lead(20),
+        samples: Samples {
+            matches: &[
+                "DATABASE_URL=postgres://app:Zq81fLw0PxT4@db.internal:5432/app",
+                "mongodb+srv://svc:EXAMPLE0example1@cluster0.example.mongodb.net/test",
+                "redis://:s3cr3tEXAMPLE@cache:6379/0",
+                "amqp://guest:EXAMPLEpw9@rabbit/vhost",
+                "https://deploy:Zk93tEXAMPLEx7@git.example.com/org/repo.git",
+            ],
+            ignores: &[
+                ("postgres://app@db:5432/app", "no password in the userinfo"),
+                ("https://example.com:8443/path", "a port, not a password"),
+                ("postgres://user:${DB_PASSWORD}@db/app", "an environment reference"),
+                ("mysql://root:password@localhost/db", "the word password as a placeholder"),
+                ("postgres://user:<password>@host/db", "a template slot"),
+                ("https://user:****@host/", "a masked password"),
+                ("git@github.com:org/repo.git", "scp-style git remote, no scheme"),
             ],
         },
     },
