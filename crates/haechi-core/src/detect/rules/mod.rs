@@ -220,6 +220,13 @@ pub struct Rule {
     pub samples: Samples,
 }
 
+impl Rule {
+    /// The same rule with another check.
+    pub const fn with_check(self, check: Check) -> Rule {
+        Rule { check, ..self }
+    }
+}
+
 /// The built-in rules in attribution order.
 pub fn builtin() -> impl Iterator<Item = &'static Rule> {
     pii::HEAD

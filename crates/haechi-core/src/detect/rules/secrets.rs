@@ -33,6 +33,12 @@ fn assigned_value(m: &[u8]) -> bool {
     !is_placeholder_value(value) && !has_masked_tail(value)
 }
 
+/// Stripe-style `sk_`/`rk_`/`pk_` keys, except Stripe publishable keys (`pk_live_`,
+/// `pk_test_`): those ship in every web page's JavaScript, public by design.
+fn not_publishable(m: &[u8]) -> bool {
+    not_masked(m) && !m.starts_with(b"pk_live_") && !m.starts_with(b"pk_test_")
+}
+
 const fn secret(
     id: &'static str,
     detection_type: &'static str,
@@ -74,9 +80,12 @@ pub(super) const RULES: &[Rule] = &[
                 ("sk_live_short", "body shorter than 24"),
                 ("sku_98 and pk_3", "product codes"),
                 ("sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "a masked documentation placeholder"),
+                ("pk_live_EXAMPLE0EXAMPLE1EXAMPLE2EX", "a Stripe publishable key: public by design"),
+                ("pk_test_EXAMPLE0EXAMPLE1EXAMPLE2EX", "a Stripe publishable test key"),
             ],
         },
-    ),
+    )
+    .with_check(Check::Valid(not_publishable)),
     secret(
         "aws-access-key-id",
         "api_key",
