@@ -349,6 +349,12 @@ pub fn before_not_url_authority(text: &[u8], at: usize) -> bool {
     !head[..head.len() - run].ends_with(b"://")
 }
 
+/// Not before `:` and a non-blank: `git@github.com:org/repo.git` is an scp-style remote and
+/// `user@host.example:22` a login, not email addresses.
+pub fn after_not_scp_path(text: &[u8], at: usize) -> bool {
+    !(next(text, at) == Some(b':') && next(text, at + 1).is_some_and(|b| !b.is_ascii_whitespace()))
+}
+
 /// `key = value`: the key must not continue a longer alphanumeric name (`xtoken=` is not a
 /// token assignment), but a namespace separator is fine (`DB_PASSWORD=`, `x-api-key:`).
 pub fn before_assignment_key(text: &[u8], at: usize) -> bool {

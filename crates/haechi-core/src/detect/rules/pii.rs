@@ -3,10 +3,11 @@
 //! vector (the 4242/4111 test cards, the ECB IBAN, the 078-05-1120 specimen SSN).
 
 use super::{
-    after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_upper_digit,
-    after_not_word, after_not_word_minus, before_not_alnum, before_not_digit_minus,
-    before_not_grouped, before_not_upper_digit, before_not_url_authority, before_not_word_minus,
-    before_not_word_plus, before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
+    after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_scp_path,
+    after_not_upper_digit, after_not_word, after_not_word_minus, before_not_alnum,
+    before_not_digit_minus, before_not_grouped, before_not_upper_digit, before_not_url_authority,
+    before_not_word_minus, before_not_word_plus, before_not_word_plus_minus, Check, Emit, Gate,
+    Rule, Samples, Scope,
 };
 use crate::detect::context;
 use crate::detect::validators as v;
@@ -28,7 +29,7 @@ pub(super) const HEAD: &[Rule] = &[
         hard_block: false,
         direction: None,
         before: Some(before_not_url_authority),
-        after: None,
+        after: Some(after_not_scp_path),
         check: Check::None,
         emit: Emit::Whole,
         gate: gate_at(),
@@ -43,6 +44,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "no dot-TLD after the @: a path, not an address",
                 ),
                 ("user@localhost", "no top-level domain"),
+                (
+                    "git clone git@github.com:org/repo.git",
+                    "an scp-style git remote",
+                ),
                 (
                     "postgres://app:s3cr3t@db.example.com/app",
                     "the userinfo of a URL (the URL rule takes the password)",
@@ -103,6 +108,52 @@ pub(super) const HEAD: &[Rule] = &[
             ignores: &[
                 ("900101-1234567", "check digit is wrong"),
                 ("900101-9234568", "the gender/century digit is never 9"),
+            ],
+        },
+    },
+    // The NIR rules come before the card rule (the reference has them after): a 15-digit
+    // NIR that also passes Luhn, as one in ten do, is a NIR; its mod-97 key is the stronger
+    // evidence.
+    Rule {
+        id: "fr-nir",
+        detection_type: "fr_nir",
+        pattern: r"[12]\d{2}(?:0[1-9]|1[0-2]|20)(?:\d{2}|2[AB])\d{6}\d{2}",
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: Some(before_not_word_minus),
+        after: Some(after_not_word_minus),
+        check: Check::Valid(v::fr_nir),
+        emit: Emit::Whole,
+        gate: Gate::scoped(Scope::Alnum, 13, 6, &[]).lengths(&[8, 15]),
+        samples: Samples {
+            matches: &["185057800604830", "246092A73006547", "146022B04052576"],
+            ignores: &[
+                ("185057800604831", "control key off by one"),
+                ("385057800604830", "first digit (sex) is 1 or 2"),
+            ],
+        },
+    },
+    Rule {
+        id: "fr-nir-grouped",
+        detection_type: "fr_nir",
+        pattern: r"[12] \d{2} (?:0[1-9]|1[0-2]|20) (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}",
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: Some(before_not_grouped),
+        after: Some(after_not_grouped),
+        check: Check::Valid(v::fr_nir),
+        emit: Emit::Whole,
+        gate: Gate::scoped(Scope::UpperSpaced, 13, 1, b" ").lengths(&[2]),
+        samples: Samples {
+            matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
+            ignores: &[
+                ("1 85 05 78 006 048 31", "control key off by one"),
+                (
+                    "9 1 85 05 78 006 048 30",
+                    "the tail of a longer grouped number",
+                ),
             ],
         },
     },
@@ -271,49 +322,6 @@ pub(super) const TAIL: &[Rule] = &[
                 (
                     "1234 5678-9018",
                     "mixed separators are not the printed format",
-                ),
-            ],
-        },
-    },
-    Rule {
-        id: "fr-nir",
-        detection_type: "fr_nir",
-        pattern: r"[12]\d{2}(?:0[1-9]|1[0-2]|20)(?:\d{2}|2[AB])\d{6}\d{2}",
-        confidence: 0.9,
-        hard_block: true,
-        direction: None,
-        before: Some(before_not_word_minus),
-        after: Some(after_not_word_minus),
-        check: Check::Valid(v::fr_nir),
-        emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 13, 6, &[]).lengths(&[8, 15]),
-        samples: Samples {
-            matches: &["185057800604830", "246092A73006547", "146022B04052576"],
-            ignores: &[
-                ("185057800604831", "control key off by one"),
-                ("385057800604830", "first digit (sex) is 1 or 2"),
-            ],
-        },
-    },
-    Rule {
-        id: "fr-nir-grouped",
-        detection_type: "fr_nir",
-        pattern: r"[12] \d{2} (?:0[1-9]|1[0-2]|20) (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}",
-        confidence: 0.9,
-        hard_block: true,
-        direction: None,
-        before: Some(before_not_grouped),
-        after: Some(after_not_grouped),
-        check: Check::Valid(v::fr_nir),
-        emit: Emit::Whole,
-        gate: Gate::scoped(Scope::UpperSpaced, 13, 1, b" ").lengths(&[2]),
-        samples: Samples {
-            matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
-            ignores: &[
-                ("1 85 05 78 006 048 31", "control key off by one"),
-                (
-                    "9 1 85 05 78 006 048 30",
-                    "the tail of a longer grouped number",
                 ),
             ],
         },

@@ -4,7 +4,9 @@
 
 use super::{before_assignment_key, Check, Emit, Gate, Rule, Samples};
 use crate::detect::context;
-use crate::detect::placeholder::{has_masked_tail, is_placeholder_value, is_template_or_mask};
+use crate::detect::placeholder::{
+    has_masked_tail, has_x_mask, is_placeholder_value, is_public_value, is_template_or_mask,
+};
 
 /// A prefixed key whose body is a masking run (`sk_live_xxxx…`) is documentation.
 fn not_masked(m: &[u8]) -> bool {
@@ -30,13 +32,19 @@ const PLACEHOLDER_PASSWORDS: &[&str] = &[
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
 fn assigned_value(m: &[u8]) -> bool {
     let value = crate::detect::engine::assigned_value(m);
-    !is_placeholder_value(value) && !has_masked_tail(value)
+    !is_placeholder_value(value) && !has_masked_tail(value) && !is_public_value(value)
 }
 
 /// Stripe-style `sk_`/`rk_`/`pk_` keys, except Stripe publishable keys (`pk_live_`,
 /// `pk_test_`): those ship in every web page's JavaScript, public by design.
 fn not_publishable(m: &[u8]) -> bool {
-    not_masked(m) && !m.starts_with(b"pk_live_") && !m.starts_with(b"pk_test_")
+    not_masked(m) && !is_public_value(m)
+}
+
+/// Twilio SIDs: only an `x` mask is a placeholder. The reference's corpus counts the all-zero
+/// `AC000…` SID of Twilio's documentation as a key, and we keep its recall.
+fn twilio_sid(m: &[u8]) -> bool {
+    !has_x_mask(m)
 }
 
 const fn secret(
@@ -219,7 +227,8 @@ pub(super) const RULES: &[Rule] = &[
                 ("AC0000000000", "too short"),
             ],
         },
-    ),
+    )
+    .with_check(Check::Valid(twilio_sid)),
     secret(
         "npm-token",
         "secret",
@@ -356,7 +365,7 @@ pub(super) const RULES: &[Rule] = &[
                 "DB_PASSWORD=hunter2hunter2x9",
                 r#"{"password": "s3cr3t-Passw0rd"}"#,
                 "AccountKey=EXAMPLEEXAMPLEEXAMPLEEXAMPLE000000==",
-                "auth_token = 00000000000000000000000000000000",
+                "auth_token = 0123456789abcdef0123456789abcdef",
             ],
             ignores: &[
                 ("api_key=YOUR_API_KEY", "a documentation placeholder"),
@@ -366,6 +375,9 @@ pub(super) const RULES: &[Rule] = &[
                 ("password=<password>", "a template slot"),
                 ("xtoken=abcdefghijklmnop1", "the key is part of a longer name"),
                 ("tokens: abcdefghijklmnop", "not one of the credential key names"),
+                ("auth_token = 00000000000000000000000000000000", "one repeated character"),
+                ("HF_TOKEN=YOUR_HF_TOKEN", "your + words: a placeholder whatever the vendor"),
+                ("accessToken = 'pk.eyJ1IjoiZXhhbXBsZSJ9.EXAMPLE0example1'", "a Mapbox public token"),
             ],
         },
     },
