@@ -1,18 +1,21 @@
-//! Scores the labeled detection corpus in `tests/corpus/`: per-type TP/FP/FN, precision and
-//! recall, plus every case the detector got wrong.
+//! Scores a labeled detection corpus: per-type TP/FP/FN, precision and recall, plus every
+//! case the detector got wrong.
 //!
 //! ```text
-//! cargo run -p haechi-core --example detection_corpus                    # print the table
+//! cargo run -p haechi-core --example detection_corpus                      # tests/corpus
 //! cargo run -p haechi-core --example detection_corpus -- --write-baseline  # pin the baseline
+//! cargo run -p haechi-core --example detection_corpus -- --dir D           # another corpus dir
+//! cargo run -p haechi-core --example detection_corpus -- --reference F     # the JS Haechi's
+//!                                      # tests/fixtures/detection-corpus.json, scored its way
 //! ```
 
 use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use haechi_core::detect::corpus::{CorpusFile, Scorer};
+use haechi_core::detect::corpus::{CorpusFile, ReferenceCorpus, Report, Scorer};
 
-fn corpus_dir() -> PathBuf {
+fn default_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus")
 }
 
@@ -32,11 +35,18 @@ fn load(dir: &Path) -> Result<Vec<CorpusFile>, Box<dyn Error>> {
     Ok(files)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let write_baseline = std::env::args().any(|a| a == "--write-baseline");
-    let dir = corpus_dir();
-    let files = load(&dir)?;
-    let report = Scorer::new()?.score(&files);
+/// The value after `flag`, if the flag is given.
+fn option(args: &[String], flag: &str) -> Result<Option<PathBuf>, String> {
+    match args.iter().position(|a| a == flag) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .map(|v| Some(PathBuf::from(v)))
+            .ok_or_else(|| format!("{flag} needs a path")),
+    }
+}
+
+fn print(report: &Report) {
     for miss in &report.misses {
         println!(
             "MISS [{}] missing={:?} unexpected={:?} :: {} ({})",
@@ -44,7 +54,22 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     print!("{}", report.table());
-    if write_baseline {
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let scorer = Scorer::new()?;
+    if let Some(path) = option(&args, "--reference")? {
+        let text = fs::read_to_string(&path)?;
+        let corpus: ReferenceCorpus =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        print(&scorer.score_reference(&corpus));
+        return Ok(());
+    }
+    let dir = option(&args, "--dir")?.unwrap_or_else(default_dir);
+    let report = scorer.score(&load(&dir)?);
+    print(&report);
+    if args.iter().any(|a| a == "--write-baseline") {
         let path = dir.join("baseline.json");
         fs::write(
             &path,

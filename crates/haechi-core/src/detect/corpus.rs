@@ -42,6 +42,31 @@ pub struct Case {
     pub note: String,
 }
 
+/// The JavaScript Haechi's labeled corpus (`tests/fixtures/detection-corpus.json` in its
+/// repository): each case says, per listed type, whether it is present. Types a case does not
+/// list are not scored for it.
+#[derive(Debug, Deserialize)]
+pub struct ReferenceCorpus {
+    pub cases: Vec<ReferenceCase>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferenceCase {
+    pub text: String,
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    pub expect: Vec<ReferenceExpectation>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferenceExpectation {
+    #[serde(rename = "type")]
+    pub detection_type: String,
+    pub present: bool,
+}
+
 /// True/false positive and false negative counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -102,10 +127,64 @@ impl Scorer {
         Ok(Scorer { plain, decoding })
     }
 
+    /// The types found in `text`, sorted and deduplicated.
+    fn types_in(&self, text: &str, case: Option<&Case>, direction: Direction) -> Vec<String> {
+        let detector = match case {
+            Some(c) if c.decode_and_rescan => &self.decoding,
+            _ => &self.plain,
+        };
+        let mut found: Vec<Finding> = Vec::new();
+        let kind = case.and_then(|c| c.kind).unwrap_or(LeafKind::Value);
+        detector.scan(text, kind, direction, &mut found);
+        let mut got: Vec<String> = found.iter().map(|f| f.detection_type.to_string()).collect();
+        got.sort();
+        got.dedup();
+        got
+    }
+
+    /// Scores the reference's corpus the way its own scorer does: only the listed types count.
+    pub fn score_reference(&self, corpus: &ReferenceCorpus) -> Report {
+        let mut report = Report::default();
+        for case in &corpus.cases {
+            report.cases += 1;
+            let got = self.types_in(
+                &case.text,
+                None,
+                case.direction.unwrap_or(Direction::Request),
+            );
+            let (mut missing, mut unexpected) = (Vec::new(), Vec::new());
+            for expect in &case.expect {
+                let ty = &expect.detection_type;
+                let counts = report.per_type.entry(ty.clone()).or_default();
+                match (expect.present, got.contains(ty)) {
+                    (true, true) => counts.tp += 1,
+                    (true, false) => {
+                        counts.fn_ += 1;
+                        missing.push(ty.clone());
+                    }
+                    (false, true) => {
+                        counts.fp += 1;
+                        unexpected.push(ty.clone());
+                    }
+                    (false, false) => {}
+                }
+            }
+            if !missing.is_empty() || !unexpected.is_empty() {
+                report.misses.push(Miss {
+                    file: "reference".into(),
+                    text: case.text.clone(),
+                    note: case.note.clone(),
+                    missing,
+                    unexpected,
+                });
+            }
+        }
+        report
+    }
+
     /// Score every case of every file.
     pub fn score(&self, files: &[CorpusFile]) -> Report {
         let mut report = Report::default();
-        let mut found: Vec<Finding> = Vec::new();
         for file in files {
             report
                 .per_type
@@ -113,22 +192,11 @@ impl Scorer {
                 .or_default();
             for case in &file.cases {
                 report.cases += 1;
-                let detector = if case.decode_and_rescan {
-                    &self.decoding
-                } else {
-                    &self.plain
-                };
-                found.clear();
-                detector.scan(
+                let got = self.types_in(
                     &case.text,
-                    case.kind.unwrap_or(LeafKind::Value),
+                    Some(case),
                     case.direction.unwrap_or(Direction::Request),
-                    &mut found,
                 );
-                let mut got: Vec<String> =
-                    found.iter().map(|f| f.detection_type.to_string()).collect();
-                got.sort();
-                got.dedup();
                 let mut missing = Vec::new();
                 for ty in &case.expect {
                     let counts = report.per_type.entry(ty.clone()).or_default();

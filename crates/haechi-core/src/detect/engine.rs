@@ -90,6 +90,7 @@ impl Compiled {
                 Check::None => Some(end),
                 Check::Valid(valid) => valid(matched).then_some(end),
                 Check::Trim(trim) => trim(matched).map(|len| start + len),
+                Check::InContext(ok) => ok(text, start, end).then_some(end),
             };
             floor = end;
             // Resume after the match; an assignment resumes inside it (see above).
@@ -101,9 +102,16 @@ impl Compiled {
             let Some(value_end) = accepted else {
                 continue;
             };
-            let value_start = match self.emit {
-                Emit::Whole => start,
-                Emit::AssignedValue => value_end - assigned_value(&text[start..value_end]).len(),
+            let (value_start, value_end) = match self.emit {
+                Emit::Whole => (start, value_end),
+                Emit::AssignedValue => (
+                    value_end - assigned_value(&text[start..value_end]).len(),
+                    value_end,
+                ),
+                Emit::UrlPassword => {
+                    let part = url_password(&text[start..value_end]);
+                    (start + part.start, start + part.end)
+                }
             };
             let (s, e) = if self.snap_to_chars {
                 (floor_char(text, value_start), ceil_char(text, value_end))
@@ -132,6 +140,15 @@ pub(crate) fn assigned_value(matched: &[u8]) -> &[u8] {
         .take_while(|&&b| b.is_ascii_alphanumeric() || b"._~+/-".contains(&b))
         .count();
     &matched[matched.len() - run..]
+}
+
+/// Where the password lies in a `scheme://user:password@h` match: after the first `:` of
+/// the userinfo, up to the `@` that ends it (the last one: the host part holds none).
+pub(crate) fn url_password(matched: &[u8]) -> Range<usize> {
+    let userinfo = memchr::memmem::find(matched, b"://").map_or(0, |i| i + 3);
+    let colon = memchr::memchr(b':', &matched[userinfo..]).map_or(userinfo, |i| userinfo + i + 1);
+    let at = memchr::memrchr(b'@', matched).unwrap_or(matched.len());
+    colon..at.max(colon)
 }
 
 fn is_continuation(b: u8) -> bool {
@@ -174,6 +191,16 @@ mod tests {
         );
         assert_eq!(assigned_value(b"token:abc/def+ghi=="), b"");
         assert_eq!(assigned_value(b"token:abc/def+ghi"), b"abc/def+ghi");
+    }
+
+    #[test]
+    fn url_password_is_the_userinfo_after_the_first_colon() {
+        fn part(m: &str) -> &str {
+            &m[url_password(m.as_bytes())]
+        }
+        assert_eq!(part("postgres://app:s3cr3t@d"), "s3cr3t");
+        assert_eq!(part("redis://:pa:ss@h"), "pa:ss");
+        assert_eq!(part("mongodb+srv://u:p%40ss@c"), "p%40ss");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! reference's skip of bare number leaves on the response direction
 //! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
 
+mod context;
 pub mod corpus;
 mod custom;
 mod decode;
@@ -28,6 +29,7 @@ mod normalize;
 mod placeholder;
 mod prefilter;
 pub mod rules;
+mod ruleset;
 mod runs;
 pub mod validators;
 
@@ -40,6 +42,7 @@ use engine::Compiled;
 use normalize::Folded;
 use prefilter::{Admission, Prefilter};
 use rules::Scope;
+use ruleset::RuleSet;
 use runs::RunMasks;
 
 pub use custom::{DEFAULT_CONFIDENCE as CUSTOM_RULE_DEFAULT_CONFIDENCE, MAX_PATTERN_LEN};
@@ -111,12 +114,12 @@ pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
 
 /// The compiled rule set. Built once per configuration; `scan` is the hot path.
 pub struct Detector {
-    /// Built-in rules first (rule `i` owns prefilter bit `i`), then custom rules.
+    /// Built-in rules first (rule `i` is member `i` of a [`RuleSet`]), then custom rules.
     rules: Vec<Compiled>,
     /// How many of `rules` are built-in (and gated).
     builtins: usize,
     /// Built-in rules per scope (`scope_slot`).
-    by_scope: [u64; 4],
+    by_scope: [RuleSet; 4],
     /// Scoped rules by a run's counts.
     run_masks: RunMasks,
     prefilter: Prefilter,
@@ -166,27 +169,27 @@ impl Detector {
         // at run time such a rule is left out rather than taking the detector down.
         rules.extend(rules::builtin().filter_map(compile_builtin));
         debug_assert!(
-            rules.len() <= 64,
-            "the prefilter has one bit per built-in rule"
+            rules.len() <= RuleSet::CAPACITY,
+            "every built-in rule needs a place in a RuleSet"
         );
         let builtins = rules.len();
-        let mut by_scope = [0u64; 4];
+        let mut by_scope = [RuleSet::EMPTY; 4];
         for (i, rule) in rules.iter().enumerate() {
             if let Some(gate) = &rule.gate {
-                by_scope[scope_slot(gate.scope)] |= bit(i);
+                by_scope[scope_slot(gate.scope)] |= RuleSet::one(i);
             }
         }
         let run_masks = RunMasks::new(
             rules
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g, r.min_len))),
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (RuleSet::one(i), g, r.min_len))),
         );
         let prefilter = Prefilter::new(
             rules
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (bit(i), g, r.direction))),
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (RuleSet::one(i), g, r.direction))),
         );
         for (index, rule) in filters.custom_rules.iter().enumerate() {
             rules.push(custom::compile(index, rule)?);
@@ -365,12 +368,13 @@ impl Detector {
             }
             return;
         }
-        let admitted = only.map_or(admission.rules, |i| admission.rules & bit(i));
+        let admitted = only.map_or(admission.rules, |i| admission.rules & RuleSet::one(i));
         // The common case: nothing admitted and no custom rule to run.
-        if admitted == 0 && self.builtins == self.rules.len() {
+        if admitted.is_empty() && self.builtins == self.rules.len() {
             return;
         }
-        let whole = BitIter(admitted & self.by_scope[scope_slot(Scope::Text)])
+        let whole = (admitted & self.by_scope[scope_slot(Scope::Text)])
+            .iter()
             .chain((self.builtins..self.rules.len()).filter(|&i| selected(i)));
         // Made on first need, for rules with a lower-case twin.
         let mut lowered: Option<Vec<u8>> = None;
@@ -394,10 +398,11 @@ impl Detector {
         }
         for scope in RUN_SCOPES {
             let mask = admitted & self.by_scope[scope_slot(scope)];
-            if mask == 0 {
+            if mask.is_empty() {
                 continue;
             }
-            let min_digits = BitIter(mask)
+            let min_digits = mask
+                .iter()
                 .filter_map(|i| self.rules[i].gate.as_ref())
                 .map(|g| usize::from(g.min_digits))
                 .min()
@@ -406,7 +411,7 @@ impl Detector {
             runs::for_each_run(scan, scope, min_digits, |run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
                 let window = run.start..(run.end + 1).min(scan.len());
-                for i in BitIter(mask & self.run_masks.admit(&run)) {
+                for i in (mask & self.run_masks.admit(&run)).iter() {
                     let rule = &self.rules[i];
                     let admitted = rule.gate.as_ref().is_some_and(|g| run.admits(g, scan));
                     if admitted
@@ -425,26 +430,6 @@ impl Detector {
             }
         }
     }
-}
-
-/// The indices of the set bits of a mask, low to high.
-struct BitIter(u64);
-
-impl Iterator for BitIter {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let i = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(i)
-    }
-}
-
-fn bit(i: usize) -> u64 {
-    1u64.checked_shl(i as u32).unwrap_or(0)
 }
 
 fn compile_builtin(rule: &'static rules::Rule) -> Option<Compiled> {

@@ -143,6 +143,12 @@ pub fn is_placeholder_value(value: &[u8]) -> bool {
         return true;
     }
 
+    // `YOUR_HF_TOKEN`, `your-groq-api-key`: "your" then words, whatever the vendor's name.
+    let mut words = lower.split(|&b| is_sep(b)).filter(|w| !w.is_empty());
+    if words.next() == Some(b"your") && words.all(|w| w.iter().all(u8::is_ascii_alphabetic)) {
+        return true;
+    }
+
     let mut marker = false;
     for word in lower.split(|&b| is_sep(b)).filter(|w| !w.is_empty()) {
         match placeholder_word(word) {
@@ -153,15 +159,56 @@ pub fn is_placeholder_value(value: &[u8]) -> bool {
     marker
 }
 
-/// True when the last sixteen characters of a prefixed key are all `x`/`X` (separators
-/// allowed): `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`, `AKIAXXXXXXXXXXXXXXXX`.
+/// A credential-shaped value that is public by design: Stripe publishable keys, Mapbox
+/// public tokens, Mailgun's public validation key. Web pages ship them to every visitor.
+pub fn is_public_value(value: &[u8]) -> bool {
+    const PUBLIC_PREFIXES: &[&[u8]] = &[b"pk_live_", b"pk_test_", b"pk.eyJ", b"pubkey-"];
+    PUBLIC_PREFIXES.iter().any(|p| value.starts_with(p))
+}
+
+/// A value that stands in for one: an environment reference (`$DB_PASS`, `${DB_PASS}`,
+/// `%(pass)s`), a template slot (`<password>`, `{{ secrets.pw }}`) or a mask (`****`,
+/// `••••`, one repeated character).
+pub fn is_template_or_mask(value: &[u8]) -> bool {
+    let Some((&first, _)) = value.split_first() else {
+        return true;
+    };
+    let masked = value.iter().all(|&b| b == first)
+        || std::str::from_utf8(value).is_ok_and(|s| s.chars().all(|c| matches!(c, '•' | '●')));
+    masked
+        || first == b'$'
+        || value.starts_with(b"%(")
+        || value == b"%s"
+        || (first == b'<' && value.ends_with(b">"))
+        || (value.starts_with(b"{{") && value.ends_with(b"}}"))
+}
+
+/// True when a prefixed key is masked: its last sixteen characters are all `x`/`X`
+/// (separators allowed), as in `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`, or everything after a
+/// short prefix is one repeated character, as in `glpat-aaaaaaaaaaaaaaaaaaaa` or
+/// `ghp_000…0`. A generated key never looks like either.
 pub fn has_masked_tail(matched: &[u8]) -> bool {
+    has_x_mask(matched) || has_repeated_body(matched)
+}
+
+/// The last sixteen characters are `x`/`X` and separators, mostly `x`.
+pub fn has_x_mask(matched: &[u8]) -> bool {
     if matched.len() < 16 {
         return false;
     }
     let tail = &matched[matched.len() - 16..];
     tail.iter().filter(|&&b| b == b'x' || b == b'X').count() >= 12
         && tail.iter().all(|&b| b == b'x' || b == b'X' || is_sep(b))
+}
+
+/// At least sixteen of one character end the value, after at most a 12-byte prefix (the
+/// longest provider prefixes, `pscale_tkn_`, `github_pat_`).
+fn has_repeated_body(matched: &[u8]) -> bool {
+    let Some(&last) = matched.last() else {
+        return false;
+    };
+    let run = matched.iter().rev().take_while(|&&b| b == last).count();
+    run >= 16 && matched.len() - run <= 12
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 use super::rules::{Gate, Scope};
+use super::ruleset::RuleSet;
 use super::runs::mark;
 use crate::vocab::Direction;
 
@@ -97,7 +98,7 @@ fn family(gate: &Gate) -> usize {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Admission {
     /// Bit `i`: built-in rule `i` may match somewhere in the leaf.
-    pub rules: u64,
+    pub rules: RuleSet,
     /// Per anchor family: the offsets of the first and the last anchor occurrence that
     /// admitted a rule.
     anchors: [Option<(usize, usize)>; 2],
@@ -122,30 +123,32 @@ impl Admission {
 /// Rule masks indexed by leaf facts. Rule `i` of the table owns bit `i`.
 pub(crate) struct Prefilter {
     /// Rules that run in each direction (`direction_index`).
-    by_direction: [u64; 2],
+    by_direction: [RuleSet; 2],
     /// `by_digits[d]`: rules needing at most `d` digits; the last entry stands for "or more".
-    by_digits: Vec<u64>,
+    by_digits: Vec<RuleSet>,
     /// `by_facts[f]`: rules whose byte needs fact set `f` meets.
-    by_facts: [u64; FACT_SETS],
+    by_facts: [RuleSet; FACT_SETS],
     /// `fact_users[k]`: rules whose verdict can change with fact bit `k` (a fact no
     /// remaining rule tests need not be looked for).
-    fact_users: [u64; 7],
+    fact_users: [RuleSet; 7],
     anchors: AnchorSet,
 }
 
 impl Prefilter {
     /// `rules` yields `(rule bit, gate, direction)` for each built-in rule.
-    pub fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate, Option<Direction>)>) -> Prefilter {
+    pub fn new<'a>(
+        rules: impl Iterator<Item = (RuleSet, &'a Gate, Option<Direction>)>,
+    ) -> Prefilter {
         let rules: Vec<_> = rules.collect();
         let most_digits = rules
             .iter()
             .map(|(_, g, _)| usize::from(g.min_digits))
             .max()
             .unwrap_or(0);
-        let mut by_direction = [0u64; 2];
-        let mut by_digits = vec![0u64; most_digits + 1];
-        let mut by_facts = [0u64; FACT_SETS];
-        let mut fact_users = [0u64; 7];
+        let mut by_direction = [RuleSet::EMPTY; 2];
+        let mut by_digits = vec![RuleSet::EMPTY; most_digits + 1];
+        let mut by_facts = [RuleSet::EMPTY; FACT_SETS];
+        let mut fact_users = [RuleSet::EMPTY; 7];
         for &(bit, gate, direction) in &rules {
             for d in [Direction::Request, Direction::Response] {
                 if direction.is_none_or(|only| only == d) {
@@ -191,17 +194,23 @@ impl Prefilter {
     }
 
     /// The rules that run in `direction` and need at most `digits` digits.
-    fn candidates(&self, direction: Direction, digits: usize) -> u64 {
+    fn candidates(&self, direction: Direction, digits: usize) -> RuleSet {
         self.by_direction[direction_index(direction)]
             & self.by_digits[digits.min(self.by_digits.len() - 1)]
     }
 
     /// Narrows `candidates` by the leaf's facts, then by anchors. `pairs` (bit per family)
     /// says which families have an anchor's first two bytes in the leaf, when known.
-    fn admit_facts(&self, text: &[u8], candidates: u64, facts: u8, pairs: Option<u8>) -> Admission {
+    fn admit_facts(
+        &self,
+        text: &[u8],
+        candidates: RuleSet,
+        facts: u8,
+        pairs: Option<u8>,
+    ) -> Admission {
         let admitted = candidates & self.by_facts[usize::from(facts)];
         let want = admitted & self.anchors.rules;
-        if want == 0 {
+        if want.is_empty() {
             return Admission {
                 rules: admitted,
                 anchors: [None; 2],
@@ -250,11 +259,11 @@ impl Prefilter {
     /// vectorised search each; `MIXED` is assumed rather than searched (a rule it wrongly
     /// admits is turned down by its runs). The other facts stay unset: no candidate's
     /// verdict depends on them.
-    fn long_facts(&self, text: &[u8], candidates: u64) -> u8 {
+    fn long_facts(&self, text: &[u8], candidates: RuleSet) -> u8 {
         let mut facts = 0;
         for (k, users) in self.fact_users.iter().enumerate() {
             let fact = 1u8 << k;
-            if candidates & users == 0 {
+            if (candidates & *users).is_empty() {
                 continue;
             }
             let found = match fact {
@@ -291,10 +300,10 @@ fn facts_meet(gate: &Gate, facts: u8) -> bool {
 /// The anchor literals of every built-in rule, by family.
 struct AnchorSet {
     /// Rules that need an anchor.
-    rules: u64,
+    rules: RuleSet,
     /// Per family: the automaton, and the rules whose anchors it holds.
     families: [Option<Anchors>; 2],
-    family_rules: [u64; 2],
+    family_rules: [RuleSet; 2],
     /// Two bits per byte pair (bit `family`): some anchor of the family starts with the pair
     /// (in any case, for the folded family).
     pairs: Box<[u64; PAIR_WORDS]>,
@@ -305,10 +314,10 @@ struct AnchorSet {
 const PAIR_WORDS: usize = (1 << 16) * 2 / 64;
 
 impl AnchorSet {
-    fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate)>) -> AnchorSet {
-        let mut lists: [Vec<(String, u64)>; 2] = [Vec::new(), Vec::new()];
-        let mut all = 0;
-        let mut family_rules = [0u64; 2];
+    fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> AnchorSet {
+        let mut lists: [Vec<(String, RuleSet)>; 2] = [Vec::new(), Vec::new()];
+        let mut all = RuleSet::EMPTY;
+        let mut family_rules = [RuleSet::EMPTY; 2];
         let mut pairs = Box::new([0u64; PAIR_WORDS]);
         let mut unpaired = 0;
         for (bit, gate) in rules {
@@ -360,10 +369,10 @@ impl AnchorSet {
     /// The families (bit per family) worth searching for `want`: those holding an anchor of
     /// a rule in `want`, less those `pairs` (when known) rules out.
     #[inline(always)]
-    fn families_for(&self, want: u64, pairs: Option<u8>) -> u8 {
+    fn families_for(&self, want: RuleSet, pairs: Option<u8>) -> u8 {
         let mut families = 0;
         for family in [EXACT, FOLDED] {
-            if want & self.family_rules[family] != 0 {
+            if !(want & self.family_rules[family]).is_empty() {
                 families |= 1 << family;
             }
         }
@@ -377,8 +386,13 @@ impl AnchorSet {
     /// per family the first and last occurrence that credits a rule in `want`. Kept out of
     /// line: its fold buffer would otherwise weigh on every caller's stack frame.
     #[inline(never)]
-    fn find(&self, text: &[u8], want: u64, families: u8) -> (u64, [Option<(usize, usize)>; 2]) {
-        let mut bits = 0;
+    fn find(
+        &self,
+        text: &[u8],
+        want: RuleSet,
+        families: u8,
+    ) -> (RuleSet, [Option<(usize, usize)>; 2]) {
+        let mut bits = RuleSet::EMPTY;
         let mut spans = [None; 2];
         for family in [EXACT, FOLDED] {
             if families & (1 << family) == 0 {
@@ -420,23 +434,23 @@ fn case_variants(a: u8, b: u8, fold: bool) -> Vec<u16> {
 
 /// Anchor occurrences gathered by one automaton.
 struct Found {
-    want: u64,
-    bits: u64,
+    want: RuleSet,
+    bits: RuleSet,
     span: Option<(usize, usize)>,
 }
 
 impl Found {
-    fn new(want: u64) -> Found {
+    fn new(want: RuleSet) -> Found {
         Found {
             want,
-            bits: 0,
+            bits: RuleSet::EMPTY,
             span: None,
         }
     }
 
-    fn add(&mut self, at: usize, mask: u64) {
+    fn add(&mut self, at: usize, mask: RuleSet) {
         self.bits |= mask;
-        if mask & self.want != 0 {
+        if !(mask & self.want).is_empty() {
             self.span = Some(match self.span {
                 Some((first, last)) => (first.min(at), last.max(at)),
                 None => (at, at),
@@ -451,7 +465,7 @@ impl Found {
 /// the same position is credited through the longer one's mask.
 struct Anchors {
     automaton: AhoCorasick,
-    masks: Vec<u64>,
+    masks: Vec<RuleSet>,
     longest: usize,
 }
 
@@ -461,20 +475,20 @@ const FOLD_CHUNK: usize = 4096;
 const SMALL_FOLD_CHUNK: usize = 512;
 
 impl Anchors {
-    fn build(mut anchors: Vec<(String, u64)>) -> Option<Anchors> {
+    fn build(mut anchors: Vec<(String, RuleSet)>) -> Option<Anchors> {
         if anchors.is_empty() {
             return None;
         }
         // Longest first, so at one position the longest anchor is reported; it also credits
         // every anchor it contains.
         anchors.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        let masks: Vec<u64> = anchors
+        let masks: Vec<RuleSet> = anchors
             .iter()
             .map(|(a, _)| {
                 anchors
                     .iter()
                     .filter(|(inner, _)| a.contains(inner.as_str()))
-                    .fold(0, |m, (_, bit)| m | bit)
+                    .fold(RuleSet::EMPTY, |m, (_, bit)| m | *bit)
             })
             .collect();
         let automaton = AhoCorasickBuilder::new()

@@ -2,6 +2,7 @@
 //! alphabet, with the digit facts a rule's gate checks.
 
 use super::rules::{Gate, Scope};
+use super::ruleset::RuleSet;
 
 const DIGIT: u8 = 1;
 const NUMERIC: u8 = 2;
@@ -97,20 +98,19 @@ impl Run {
 
 /// Rule masks indexed by a run's digit count, letter count and length (each capped at the
 /// largest need), so most runs are turned down by three lookups before any rule is looked at.
-/// Rule `i` owns bit `i`.
 pub(crate) struct RunMasks {
-    by_digits: Vec<u64>,
-    by_letters: Vec<u64>,
-    by_len: Vec<u64>,
+    by_digits: Vec<RuleSet>,
+    by_letters: Vec<RuleSet>,
+    by_len: Vec<RuleSet>,
 }
 
 impl RunMasks {
-    /// `rules` yields `(rule bit, gate, shortest match)` for each built-in rule.
-    pub fn new<'a>(rules: impl Iterator<Item = (u64, &'a Gate, usize)>) -> RunMasks {
+    /// `rules` yields `(rule, gate, shortest match)` for each built-in rule.
+    pub fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate, usize)>) -> RunMasks {
         let rules: Vec<_> = rules.collect();
         let table = |need: &dyn Fn(&Gate, usize) -> usize| {
             let most = rules.iter().map(|&(_, g, l)| need(g, l)).max().unwrap_or(0);
-            let mut masks = vec![0u64; most + 1];
+            let mut masks = vec![RuleSet::EMPTY; most + 1];
             for &(bit, gate, len) in &rules {
                 for entry in &mut masks[need(gate, len)..] {
                     *entry |= bit;
@@ -126,8 +126,8 @@ impl RunMasks {
     }
 
     /// The rules whose digit, letter and length needs `run` meets.
-    pub fn admit(&self, run: &Run) -> u64 {
-        let at = |masks: &[u64], n: usize| masks[n.min(masks.len() - 1)];
+    pub fn admit(&self, run: &Run) -> RuleSet {
+        let at = |masks: &[RuleSet], n: usize| masks[n.min(masks.len() - 1)];
         at(&self.by_digits, run.digits)
             & at(&self.by_letters, run.letters)
             & at(&self.by_len, run.end - run.start)
@@ -268,7 +268,8 @@ mod tests {
     fn run_masks_turn_down_short_or_letterless_runs() {
         let iban = Gate::scoped(Scope::Alnum, 2, 2, &[]).letters(2);
         let nir = Gate::scoped(Scope::Alnum, 13, 6, &[]);
-        let masks = RunMasks::new([(1u64, &iban, 15), (2u64, &nir, 15)].into_iter());
+        let (iban_bit, nir_bit) = (RuleSet::one(0), RuleSet::one(1));
+        let masks = RunMasks::new([(iban_bit, &iban, 15), (nir_bit, &nir, 15)].into_iter());
         let admitted = |text: &str| {
             let mut all = Vec::new();
             for_each_run(text.as_bytes(), Scope::Alnum, 1, |run| {
@@ -279,14 +280,18 @@ mod tests {
         };
         assert_eq!(
             admitted("id 1700000000 x"),
-            [0],
+            [RuleSet::EMPTY],
             "no letters, too few digits"
         );
         // Counts only: 16 digits would do for the second gate as well.
-        assert_eq!(admitted("GB82WEST12345698765432"), [0b11]);
-        assert_eq!(admitted("GB82WEST1234567"), [0b01]);
-        assert_eq!(admitted("GB82WEST"), [0], "shorter than any match");
-        assert_eq!(admitted("1850578006048301"), [0b10]);
+        assert_eq!(admitted("GB82WEST12345698765432"), [iban_bit | nir_bit]);
+        assert_eq!(admitted("GB82WEST1234567"), [iban_bit]);
+        assert_eq!(
+            admitted("GB82WEST"),
+            [RuleSet::EMPTY],
+            "shorter than any match"
+        );
+        assert_eq!(admitted("1850578006048301"), [nir_bit]);
     }
 
     #[test]

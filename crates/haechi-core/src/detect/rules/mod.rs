@@ -31,6 +31,9 @@ pub enum Check {
     Valid(fn(&[u8]) -> bool),
     /// Keep only the leading part of the match that validates; returns its byte length.
     Trim(fn(&[u8]) -> Option<usize>),
+    /// A test that also reads the words around the match (see `context`): called with the
+    /// whole text and the match's `start`, `end`.
+    InContext(fn(&[u8], usize, usize) -> bool),
 }
 
 /// Which part of the match is the sensitive value.
@@ -39,6 +42,8 @@ pub enum Emit {
     Whole,
     /// `key = value`: only the trailing value run (the key name stays readable).
     AssignedValue,
+    /// `scheme://user:password@host`: only the password (the rest of the URL stays readable).
+    UrlPassword,
 }
 
 /// Where a rule's matches can lie. A rule whose every match is made of bytes from a small
@@ -216,6 +221,13 @@ pub struct Rule {
     pub samples: Samples,
 }
 
+impl Rule {
+    /// The same rule with another check.
+    pub const fn with_check(self, check: Check) -> Rule {
+        Rule { check, ..self }
+    }
+}
+
 /// The built-in rules in attribution order.
 pub fn builtin() -> impl Iterator<Item = &'static Rule> {
     pii::HEAD
@@ -325,6 +337,24 @@ pub fn after_not_grouped(text: &[u8], at: usize) -> bool {
     }
     !(next(text, at).is_some_and(is_group_sep)
         && next(text, at + 1).is_some_and(|b| b.is_ascii_digit()))
+}
+
+/// Not inside the authority of a URL (`https://user:pass@host`): what precedes, back to the
+/// nearest blank or `/`, must not end in `://`. The userinfo is the URL rule's, not an email.
+pub fn before_not_url_authority(text: &[u8], at: usize) -> bool {
+    let head = &text[..at.min(text.len())];
+    let run = head
+        .iter()
+        .rev()
+        .take_while(|&&b| !b.is_ascii_whitespace() && b != b'/')
+        .count();
+    !head[..head.len() - run].ends_with(b"://")
+}
+
+/// Not before `:` and a non-blank: `git@github.com:org/repo.git` is an scp-style remote and
+/// `user@host.example:22` a login, not email addresses.
+pub fn after_not_scp_path(text: &[u8], at: usize) -> bool {
+    !(next(text, at) == Some(b':') && next(text, at + 1).is_some_and(|b| !b.is_ascii_whitespace()))
 }
 
 /// `key = value`: the key must not continue a longer alphanumeric name (`xtoken=` is not a

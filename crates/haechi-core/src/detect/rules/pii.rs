@@ -3,11 +3,13 @@
 //! vector (the 4242/4111 test cards, the ECB IBAN, the 078-05-1120 specimen SSN).
 
 use super::{
-    after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_upper_digit,
-    after_not_word, after_not_word_minus, before_not_alnum, before_not_digit_minus,
-    before_not_grouped, before_not_upper_digit, before_not_word_minus, before_not_word_plus,
-    before_not_word_plus_minus, Check, Emit, Gate, Rule, Samples, Scope,
+    after_not_alnum, after_not_digit_minus, after_not_grouped, after_not_scp_path,
+    after_not_upper_digit, after_not_word, after_not_word_minus, before_not_alnum,
+    before_not_digit_minus, before_not_grouped, before_not_upper_digit, before_not_url_authority,
+    before_not_word_minus, before_not_word_plus, before_not_word_plus_minus, Check, Emit, Gate,
+    Rule, Samples, Scope,
 };
+use crate::detect::context;
 use crate::detect::validators as v;
 
 const fn gate_at() -> Gate {
@@ -26,8 +28,8 @@ pub(super) const HEAD: &[Rule] = &[
         confidence: 0.95,
         hard_block: false,
         direction: None,
-        before: None,
-        after: None,
+        before: Some(before_not_url_authority),
+        after: Some(after_not_scp_path),
         check: Check::None,
         emit: Emit::Whole,
         gate: gate_at(),
@@ -42,6 +44,14 @@ pub(super) const HEAD: &[Rule] = &[
                     "no dot-TLD after the @: a path, not an address",
                 ),
                 ("user@localhost", "no top-level domain"),
+                (
+                    "git clone git@github.com:org/repo.git",
+                    "an scp-style git remote",
+                ),
+                (
+                    "postgres://app:s3cr3t@db.example.com/app",
+                    "the userinfo of a URL (the URL rule takes the password)",
+                ),
             ],
         },
     },
@@ -54,7 +64,7 @@ pub(super) const HEAD: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_plus_minus),
         after: Some(after_not_word_minus),
-        check: Check::Valid(v::kr_phone),
+        check: Check::InContext(context::kr_phone),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 9, 4, &[]),
         samples: Samples {
@@ -74,6 +84,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "the inner 16-44665544 is part of a UUID",
                 ),
                 ("x01012345678x", "glued inside a longer alphanumeric run"),
+                (
+                    "Order id 01099887766 was shipped",
+                    "labelled as an order id with no phone word near",
+                ),
             ],
         },
     },
@@ -97,6 +111,52 @@ pub(super) const HEAD: &[Rule] = &[
             ],
         },
     },
+    // The NIR rules come before the card rule (the reference has them after): a 15-digit
+    // NIR that also passes Luhn, as one in ten do, is a NIR; its mod-97 key is the stronger
+    // evidence.
+    Rule {
+        id: "fr-nir",
+        detection_type: "fr_nir",
+        pattern: r"[12]\d{2}(?:0[1-9]|1[0-2]|20)(?:\d{2}|2[AB])\d{6}\d{2}",
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: Some(before_not_word_minus),
+        after: Some(after_not_word_minus),
+        check: Check::Valid(v::fr_nir),
+        emit: Emit::Whole,
+        gate: Gate::scoped(Scope::Alnum, 13, 6, &[]).lengths(&[8, 15]),
+        samples: Samples {
+            matches: &["185057800604830", "246092A73006547", "146022B04052576"],
+            ignores: &[
+                ("185057800604831", "control key off by one"),
+                ("385057800604830", "first digit (sex) is 1 or 2"),
+            ],
+        },
+    },
+    Rule {
+        id: "fr-nir-grouped",
+        detection_type: "fr_nir",
+        pattern: r"[12] \d{2} (?:0[1-9]|1[0-2]|20) (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}",
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: Some(before_not_grouped),
+        after: Some(after_not_grouped),
+        check: Check::Valid(v::fr_nir),
+        emit: Emit::Whole,
+        gate: Gate::scoped(Scope::UpperSpaced, 13, 1, b" ").lengths(&[2]),
+        samples: Samples {
+            matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
+            ignores: &[
+                ("1 85 05 78 006 048 31", "control key off by one"),
+                (
+                    "9 1 85 05 78 006 048 30",
+                    "the tail of a longer grouped number",
+                ),
+            ],
+        },
+    },
     Rule {
         id: "card-like",
         detection_type: "card",
@@ -106,7 +166,7 @@ pub(super) const HEAD: &[Rule] = &[
         direction: None,
         before: None,
         after: None,
-        check: Check::Valid(v::card),
+        check: Check::InContext(context::card),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 13, 1, &[]),
         samples: Samples {
@@ -114,6 +174,7 @@ pub(super) const HEAD: &[Rule] = &[
                 "4242 4242 4242 4242",
                 "4111-1111-1111-1111",
                 "card 5171276842684654 on file",
+                "order 4242424242424242 paid by card",
                 "4222222222222",
             ],
             ignores: &[
@@ -127,6 +188,10 @@ pub(super) const HEAD: &[Rule] = &[
                     "Luhn-valid but a bare epoch-millisecond timestamp (2023)",
                 ),
                 ("12345678901234567890123", "23 digits: longer than any card"),
+                (
+                    "please process order 4242424242424242 and ship today",
+                    "a bare run labelled as an order number, no card word near",
+                ),
             ],
         },
     },
@@ -257,49 +322,6 @@ pub(super) const TAIL: &[Rule] = &[
                 (
                     "1234 5678-9018",
                     "mixed separators are not the printed format",
-                ),
-            ],
-        },
-    },
-    Rule {
-        id: "fr-nir",
-        detection_type: "fr_nir",
-        pattern: r"[12]\d{2}(?:0[1-9]|1[0-2]|20)(?:\d{2}|2[AB])\d{6}\d{2}",
-        confidence: 0.9,
-        hard_block: true,
-        direction: None,
-        before: Some(before_not_word_minus),
-        after: Some(after_not_word_minus),
-        check: Check::Valid(v::fr_nir),
-        emit: Emit::Whole,
-        gate: Gate::scoped(Scope::Alnum, 13, 6, &[]).lengths(&[8, 15]),
-        samples: Samples {
-            matches: &["185057800604830", "246092A73006547", "146022B04052576"],
-            ignores: &[
-                ("185057800604831", "control key off by one"),
-                ("385057800604830", "first digit (sex) is 1 or 2"),
-            ],
-        },
-    },
-    Rule {
-        id: "fr-nir-grouped",
-        detection_type: "fr_nir",
-        pattern: r"[12] \d{2} (?:0[1-9]|1[0-2]|20) (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}",
-        confidence: 0.9,
-        hard_block: true,
-        direction: None,
-        before: Some(before_not_grouped),
-        after: Some(after_not_grouped),
-        check: Check::Valid(v::fr_nir),
-        emit: Emit::Whole,
-        gate: Gate::scoped(Scope::UpperSpaced, 13, 1, b" ").lengths(&[2]),
-        samples: Samples {
-            matches: &["1 85 05 78 006 048 30", "n° sécu : 2 46 09 2A 730 065 47"],
-            ignores: &[
-                ("1 85 05 78 006 048 31", "control key off by one"),
-                (
-                    "9 1 85 05 78 006 048 30",
-                    "the tail of a longer grouped number",
                 ),
             ],
         },
@@ -550,7 +572,7 @@ pub(super) const TAIL: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_plus),
         after: Some(after_not_word),
-        check: Check::None,
+        check: Check::InContext(context::phone),
         emit: Emit::Whole,
         gate: Gate {
             needs_plus: true,
@@ -574,7 +596,7 @@ pub(super) const TAIL: &[Rule] = &[
         direction: None,
         before: Some(before_not_word_minus),
         after: Some(after_not_word_minus),
-        check: Check::None,
+        check: Check::InContext(context::phone),
         emit: Emit::Whole,
         gate: Gate::scoped(Scope::Numeric, 10, 4, b"-").lengths(&[4]),
         samples: Samples {

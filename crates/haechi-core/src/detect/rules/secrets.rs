@@ -3,26 +3,48 @@
 //! padded to the provider's shape (`EXAMPLE…`, zeros) — never a live credential.
 
 use super::{before_assignment_key, Check, Emit, Gate, Rule, Samples};
-use crate::detect::placeholder::{has_masked_tail, is_placeholder_value};
+use crate::detect::context;
+use crate::detect::placeholder::{
+    has_masked_tail, has_x_mask, is_placeholder_value, is_public_value, is_template_or_mask,
+};
 
 /// A prefixed key whose body is a masking run (`sk_live_xxxx…`) is documentation.
 pub(super) fn not_masked(m: &[u8]) -> bool {
     !has_masked_tail(m)
 }
 
-/// `Bearer <value>`: the value must not be a placeholder.
-fn bearer_value(m: &[u8]) -> bool {
-    let value = m
-        .get(6..)
-        .map(|rest| rest.trim_ascii_start())
-        .unwrap_or_default();
-    !is_placeholder_value(value) && !has_masked_tail(value)
+/// `scheme://user:password@host`: the password must be a value, not a template slot, an
+/// environment reference, a mask or the word `password`.
+fn url_password_value(m: &[u8]) -> bool {
+    let password = &m[crate::detect::engine::url_password(m)];
+    !is_placeholder_value(password)
+        && !is_template_or_mask(password)
+        && !PLACEHOLDER_PASSWORDS
+            .iter()
+            .any(|p| password.eq_ignore_ascii_case(p.as_bytes()))
 }
+
+/// Passwords that stand for "put yours here" in connection-string examples.
+const PLACEHOLDER_PASSWORDS: &[&str] = &[
+    "password", "pass", "passwd", "pwd", "secret", "changeme", "example", "xxx",
+];
 
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
 fn assigned_value(m: &[u8]) -> bool {
     let value = crate::detect::engine::assigned_value(m);
-    !is_placeholder_value(value) && !has_masked_tail(value)
+    !is_placeholder_value(value) && !has_masked_tail(value) && !is_public_value(value)
+}
+
+/// Stripe-style `sk_`/`rk_`/`pk_` keys, except Stripe publishable keys (`pk_live_`,
+/// `pk_test_`): those ship in every web page's JavaScript, public by design.
+fn not_publishable(m: &[u8]) -> bool {
+    not_masked(m) && !is_public_value(m)
+}
+
+/// Twilio SIDs: only an `x` mask is a placeholder. The reference's corpus counts the all-zero
+/// `AC000…` SID of Twilio's documentation as a key, and we keep its recall.
+fn twilio_sid(m: &[u8]) -> bool {
+    !has_x_mask(m)
 }
 
 pub(super) const fn secret(
@@ -66,9 +88,12 @@ pub(super) const RULES: &[Rule] = &[
                 ("sk_live_short", "body shorter than 24"),
                 ("sku_98 and pk_3", "product codes"),
                 ("sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "a masked documentation placeholder"),
+                ("pk_live_EXAMPLE0EXAMPLE1EXAMPLE2EX", "a Stripe publishable key: public by design"),
+                ("pk_test_EXAMPLE0EXAMPLE1EXAMPLE2EX", "a Stripe publishable test key"),
             ],
         },
-    ),
+    )
+    .with_check(Check::Valid(not_publishable)),
     secret(
         "aws-access-key-id",
         "api_key",
@@ -202,7 +227,8 @@ pub(super) const RULES: &[Rule] = &[
                 ("AC0000000000", "too short"),
             ],
         },
-    ),
+    )
+    .with_check(Check::Valid(twilio_sid)),
     secret(
         "npm-token",
         "secret",
@@ -257,15 +283,57 @@ pub(super) const RULES: &[Rule] = &[
         direction: None,
         before: None,
         after: None,
-        check: Check::Valid(bearer_value),
+        check: Check::InContext(context::bearer),
         emit: Emit::Whole,
         gate: Gate::anchors(&["Bearer"]),
         samples: Samples {
-            matches: &["Authorization: Bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0xMjM0NTY3OA"],
+            matches: &[
+                "Authorization: Bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0xMjM0NTY3OA",
+                "Bearer 0123456789abcdef",
+                "curl -H 'Authorization: Bearer 0123456789abcdef'",
+            ],
             ignores: &[
                 ("Bearer short", "credential shorter than 16"),
                 ("Bearer YOUR_ACCESS_TOKEN_HERE", "a documentation placeholder"),
                 ("bearer ZmFrZS10b2tlbi1mb3ItdGVzdGluZy0x", "the scheme is matched case-sensitively"),
+                (
+                    "Bearer 0123456789abcdef is mentioned in this prose paragraph",
+                    "prose: no header, not a whole value, and a sequential run",
+                ),
+            ],
+        },
+    },
+    Rule {
+        id: "secret-url-password",
+        detection_type: "secret",
+        // Any scheme: database, broker and HTTP URLs carry credentials the same way. The user
+        // part may be empty (`redis://:pass@host`); the password holds no `/?#@` or blank.
+        pattern: r#"(?i)\b[a-z][a-z0-9+.-]{1,19}://[^\s:/?#@'"<>]{0,128}:[^\s/?#@'"<>]{1,256}@[a-z0-9\[_-]"#,
+        confidence: 0.9,
+        hard_block: true,
+        direction: None,
+        before: None,
+        after: None,
+        check: Check::Valid(url_password_value),
+        emit: Emit::UrlPassword,
+        // The longest scheme before its `://`.
+        gate: Gate::anchors(&["://"]).lead(20),
+        samples: Samples {
+            matches: &[
+                "DATABASE_URL=postgres://app:Zq81fLw0PxT4@db.internal:5432/app",
+                "mongodb+srv://svc:EXAMPLE0example1@cluster0.example.mongodb.net/test",
+                "redis://:s3cr3tEXAMPLE@cache:6379/0",
+                "amqp://guest:EXAMPLEpw9@rabbit/vhost",
+                "https://deploy:Zk93tEXAMPLEx7@git.example.com/org/repo.git",
+            ],
+            ignores: &[
+                ("postgres://app@db:5432/app", "no password in the userinfo"),
+                ("https://example.com:8443/path", "a port, not a password"),
+                ("postgres://user:${DB_PASSWORD}@db/app", "an environment reference"),
+                ("mysql://root:password@localhost/db", "the word password as a placeholder"),
+                ("postgres://user:<password>@host/db", "a template slot"),
+                ("https://user:****@host/", "a masked password"),
+                ("git@github.com:org/repo.git", "scp-style git remote, no scheme"),
             ],
         },
     },
@@ -297,7 +365,7 @@ pub(super) const RULES: &[Rule] = &[
                 "DB_PASSWORD=hunter2hunter2x9",
                 r#"{"password": "s3cr3t-Passw0rd"}"#,
                 "AccountKey=EXAMPLEEXAMPLEEXAMPLEEXAMPLE000000==",
-                "auth_token = 00000000000000000000000000000000",
+                "auth_token = 0123456789abcdef0123456789abcdef",
             ],
             ignores: &[
                 ("api_key=YOUR_API_KEY", "a documentation placeholder"),
@@ -307,6 +375,9 @@ pub(super) const RULES: &[Rule] = &[
                 ("password=<password>", "a template slot"),
                 ("xtoken=abcdefghijklmnop1", "the key is part of a longer name"),
                 ("tokens: abcdefghijklmnop", "not one of the credential key names"),
+                ("auth_token = 00000000000000000000000000000000", "one repeated character"),
+                ("HF_TOKEN=YOUR_HF_TOKEN", "your + words: a placeholder whatever the vendor"),
+                ("accessToken = 'pk.eyJ1IjoiZXhhbXBsZSJ9.EXAMPLE0example1'", "a Mapbox public token"),
             ],
         },
     },

@@ -542,3 +542,17 @@ fn a_key_inside_the_previous_value_introduces_the_next_value() {
 }
 
 mod gating;
+
+#[test]
+fn a_url_password_is_the_only_part_found() {
+    let text = "DATABASE_URL=postgres://app:Zq81fLw0PxT4@db.example.com:5432/app";
+    let found = scan_with(&detector(), text, Direction::Request);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(&*found[0].rule_id, "secret-url-password");
+    assert_eq!(&text[found[0].start..found[0].end], "Zq81fLw0PxT4");
+    // The user and host stay readable; no email is made of `password@host`.
+    let text = "mongodb+srv://svc:Hx7.pQ2-wE9@cluster0.example.mongodb.net/test";
+    let found = scan_with(&detector(), text, Direction::Request);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(&text[found[0].start..found[0].end], "Hx7.pQ2-wE9");
+}

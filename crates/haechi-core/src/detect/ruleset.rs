@@ -1,0 +1,120 @@
+//! A set of built-in rules, one bit per rule index: the currency of the prefilter and the run
+//! tables. Fixed-size so set operations stay a handful of word operations with no allocation.
+
+use std::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not};
+
+/// Words in a set; `CAPACITY` built-in rules fit.
+const WORDS: usize = 4;
+
+/// A set of built-in rule indices below [`RuleSet::CAPACITY`].
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(crate) struct RuleSet([u64; WORDS]);
+
+impl RuleSet {
+    pub const CAPACITY: usize = WORDS * 64;
+    pub const EMPTY: RuleSet = RuleSet([0; WORDS]);
+
+    /// The set holding only rule `i` (empty when `i` is out of range: custom rules carry no
+    /// bit).
+    pub fn one(i: usize) -> RuleSet {
+        let mut set = RuleSet::EMPTY;
+        if i < Self::CAPACITY {
+            set.0[i / 64] = 1 << (i % 64);
+        }
+        set
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; WORDS]
+    }
+
+    #[cfg(test)]
+    pub fn contains(&self, i: usize) -> bool {
+        i < Self::CAPACITY && self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// The members, lowest first.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        self.0.into_iter().enumerate().flat_map(|(w, mut word)| {
+            std::iter::from_fn(move || {
+                if word == 0 {
+                    return None;
+                }
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                Some(w * 64 + bit)
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl BitAnd for RuleSet {
+    type Output = RuleSet;
+
+    #[inline]
+    fn bitand(mut self, other: RuleSet) -> RuleSet {
+        self &= other;
+        self
+    }
+}
+
+impl BitAndAssign for RuleSet {
+    #[inline]
+    fn bitand_assign(&mut self, other: RuleSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a &= b;
+        }
+    }
+}
+
+impl BitOr for RuleSet {
+    type Output = RuleSet;
+
+    #[inline]
+    fn bitor(mut self, other: RuleSet) -> RuleSet {
+        self |= other;
+        self
+    }
+}
+
+impl BitOrAssign for RuleSet {
+    #[inline]
+    fn bitor_assign(&mut self, other: RuleSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+    }
+}
+
+impl Not for RuleSet {
+    type Output = RuleSet;
+
+    #[inline]
+    fn not(self) -> RuleSet {
+        RuleSet(self.0.map(|w| !w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_in_every_word() {
+        let set = RuleSet::one(3) | RuleSet::one(64) | RuleSet::one(200) | RuleSet::one(255);
+        assert_eq!(set.iter().collect::<Vec<_>>(), [3, 64, 200, 255]);
+        assert!(set.contains(200) && !set.contains(199));
+        assert_eq!(
+            set & !RuleSet::one(64),
+            RuleSet::one(3) | RuleSet::one(200) | RuleSet::one(255)
+        );
+        assert!(RuleSet::one(RuleSet::CAPACITY).is_empty());
+        assert!((set & RuleSet::EMPTY).is_empty());
+    }
+}
