@@ -9,12 +9,20 @@
 //! and `sk-ant-…`) the broader id is reported. Both are hard-block secrets, so the verdict is
 //! the same; only the id differs.
 //!
+//! Gates. The prefilter looks for every anchor of the table in one literal automaton, so
+//! each new literal costs every leaf a little; where a literal of an older rule already lies
+//! in every match it is reused (`sk_` in `gsk_`, `sk-` in `sk-or-v1-`, `xox`, `eyJ`, `://`,
+//! `SK` in `ABSK`). Formats made only of `[A-Za-z0-9]` with digits run scoped to alphanumeric
+//! runs instead and need no literal at all. `min_digits` says that a leaf without digits
+//! cannot hold the format: the prefix holds one, or the body is hex, a UUID or long enough
+//! that a generated value always does (it is left out where a real value could lack one).
+//!
 //! Public-by-design values are deliberately absent: Stripe / Lob publishable keys, Mapbox
 //! `pk.`, Mailgun `pubkey-`, Flutterwave `FLWPUBK`, Supabase `sb_publishable_`, the New Relic
 //! browser key `NRJS-` (it ships inside every page's agent snippet).
 
 use super::secrets::{not_masked, secret};
-use super::{after_not_word_minus, Check, Emit, Gate, Rule, Samples};
+use super::{after_not_word_minus, Check, Emit, Gate, Rule, Samples, Scope};
 
 fn prev(text: &[u8], at: usize) -> Option<u8> {
     at.checked_sub(1).and_then(|i| text.get(i).copied())
@@ -138,13 +146,13 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Groq: `gsk_` and 52 alphanumerics.
+    // Groq: `gsk_` and 52 alphanumerics. Anchored on the `sk_` it holds one byte in.
     secret(
         "secret-groq",
         "secret",
         r"\bgsk_[A-Za-z0-9]{52}\b",
         0.95,
-        Gate::anchors(&["gsk_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sk_"]).lead(1) },
         Samples {
             matches: &["GROQ_API_KEY=gsk_EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAM"],
             ignores: &[
@@ -159,7 +167,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxai-[A-Za-z0-9]{80}\b",
         0.95,
-        Gate::anchors(&["xai-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["xai-"]) },
         Samples {
             matches: &["xai-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9"],
             ignores: &[
@@ -174,7 +182,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\br8_[A-Za-z0-9]{37}\b",
         0.9,
-        Gate::anchors(&["r8_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["r8_"]) },
         Samples {
             matches: &["REPLICATE_API_TOKEN=r8_EXAMPLE0example1EXAMPLE2example3EXAMP"],
             ignores: &[
@@ -189,7 +197,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpplx-[A-Za-z0-9]{48}\b",
         0.95,
-        Gate::anchors(&["pplx-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["pplx-"]) },
         Samples {
             matches: &["pplx-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5"],
             ignores: &[
@@ -198,14 +206,15 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // OpenRouter: `sk-or-v1-` and 64 hex. `openai-api-key` (`sk-…`) matches the same span and,
-    // coming first, wins the tie; this id names the provider when that rule is disabled.
+    // OpenRouter: `sk-or-v1-` and 64 hex, anchored on `sk-`. `openai-api-key` (`sk-…`)
+    // matches the same span and, coming first, wins the tie; this id names the provider when
+    // that rule is disabled.
     secret(
         "secret-openrouter",
         "secret",
         r"\bsk-or-v1-[0-9a-f]{64}\b",
         0.95,
-        Gate::anchors(&["sk-or-v1-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sk-"]) },
         Samples {
             matches: &["sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -220,7 +229,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b",
         0.95,
-        Gate::anchors(&["lsv2_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["lsv2_"]) },
         Samples {
             matches: &["lsv2_pt_0123456789abcdef0123456789abcdef_0123456789", "lsv2_sk_0123456789abcdef0123456789abcdef_0123456789"],
             ignores: &[
@@ -229,8 +238,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Anthropic Admin API key: `sk-ant-admin01-`, 93 URL-safe characters, `AA`.
-    // `anthropic-api-key` (`sk-ant-…`) matches the same span first; see the module note.
+    // Anthropic Admin API key: `sk-ant-admin01-`, 93 URL-safe characters, `AA`; anchored on
+    // `sk-`. `anthropic-api-key` (`sk-ant-…`) matches the same span first; see the module note.
     Rule {
         after: Some(after_not_word_minus),
         ..secret(
@@ -238,7 +247,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsk-ant-admin01-[\w-]{93}AA",
             0.95,
-            Gate::anchors(&["sk-ant-admin01-"]),
+            Gate { min_digits: 2, ..Gate::anchors(&["sk-"]) },
             Samples {
                 matches: &["sk-ant-admin01-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAAA"],
                 ignores: &[
@@ -318,7 +327,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bglptt-[0-9a-f]{40}\b",
         0.95,
-        Gate::anchors(&["glptt-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["glptt-"]) },
         Samples {
             matches: &["glptt-0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -389,7 +398,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglagent-[\w-]{50}",
             0.95,
-            Gate::anchors(&["glagent-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["glagent-"]) },
             Samples {
                 matches: &["glagent-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp"],
                 ignores: &[
@@ -407,7 +416,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bgloas-[\w-]{64}",
             0.95,
-            Gate::anchors(&["gloas-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["gloas-"]) },
             Samples {
                 matches: &["gloas-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-e"],
                 ignores: &[
@@ -462,7 +471,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b_gitlab_session=[0-9a-z]{32}\b",
             0.95,
-            Gate::anchors(&["_gitlab_session="]),
+            Gate { min_digits: 1, ..Gate::anchors(&["_gitlab_session="]) },
             Samples {
                 matches: &["Cookie: _gitlab_session=example0example1example2example3"],
                 ignores: &[
@@ -480,7 +489,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdo[opr]_v1_[0-9a-f]{64}\b",
         0.95,
-        Gate::anchors(&["_v1_"]).lead(3),
+        Gate { min_digits: 1, ..Gate::anchors(&["_v1_"]).lead(3) },
         Samples {
             matches: &["dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "doo_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "dor_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -489,13 +498,14 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Databricks personal access token: `dapi`, 32 hex, an optional `-<digit>`.
+    // Databricks personal access token: `dapi` and 32 hex (an optional `-<digit>` suffix is
+    // left readable). All alphanumeric: scoped to alphanumeric runs, no anchor.
     secret(
         "secret-databricks",
         "secret",
-        r"\bdapi[0-9a-f]{32}(?:-\d)?\b",
+        r"\bdapi[0-9a-f]{32}\b",
         0.9,
-        Gate::anchors(&["dapi"]),
+        Gate::scoped(Scope::Alnum, 4, 1, &[]).letters(4),
         Samples {
             matches: &["dapi0123456789abcdef0123456789abcdef", "dapi0123456789abcdef0123456789abcdef-2"],
             ignores: &[
@@ -510,7 +520,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdp\.pt\.[A-Za-z0-9]{43}\b",
         0.95,
-        Gate::anchors(&["dp.pt."]),
+        Gate { min_digits: 1, ..Gate::anchors(&["dp.pt."]) },
         Samples {
             matches: &["DOPPLER_TOKEN=dp.pt.EXAMPLE0example1EXAMPLE2example3EXAMPLE4exa"],
             ignores: &[
@@ -542,7 +552,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bpypi-AgEIcHlwaS5vcmc[\w-]{50,1000}",
             0.95,
-            Gate::anchors(&["pypi-AgEIcHlwaS5vcmc"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["pypi-AgEIcHlwaS5vcmc"]) },
             Samples {
                 matches: &["password = pypi-AgEIcHlwaS5vcmcEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0"],
                 ignores: &[
@@ -558,7 +568,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bPMAK-[0-9a-fA-F]{24}-[0-9a-fA-F]{34}\b",
         0.95,
-        Gate::anchors(&["PMAK-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["PMAK-"]) },
         Samples {
             matches: &["x-api-key: PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01"],
             ignores: &[
@@ -568,7 +578,7 @@ pub(super) const RULES: &[Rule] = &[
         },
     ),
     // Sentry organization auth token: `sntrys_`, base64 JSON claims that name a `region_url`,
-    // `_`, a 43-character secret.
+    // `_`, a 43-character secret. Shares the `sntry` anchor with the user token.
     Rule {
         after: Some(after_not_base64),
         ..secret(
@@ -580,7 +590,7 @@ pub(super) const RULES: &[Rule] = &[
                 r"[A-Za-z0-9+/]{10,200}={0,2}_[A-Za-z0-9+/]{43}",
             ),
             0.95,
-            Gate::anchors(&["sntrys_eyJpYXQiO"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["sntry"]) },
             Samples {
                 matches: &[
                     "SENTRY_AUTH_TOKEN=sntrys_eyJpYXQiOjE3MDAwMDAwMDAuMCwidXJsIjoiaHR0cHM6Ly9zZW50cnkuZXhhbXBsZSIsInJlZ2lvbl91cmwiOiJodHRwczovL3VzLnNlbnRyeS5leGFtcGxlIiwib3JnIjoiZXhhbXBsZSJ9_EXAMPLE0example1EXAMPLE2example3EXAMPLE4exa",
@@ -598,7 +608,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsntryu_[0-9a-f]{64}\b",
         0.95,
-        Gate::anchors(&["sntryu_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sntry"]) },
         Samples {
             matches: &["sntryu_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -613,7 +623,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsbp_[0-9a-f]{40}\b",
         0.95,
-        Gate::anchors(&["sbp_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sbp_"]) },
         Samples {
             matches: &["SUPABASE_ACCESS_TOKEN=sbp_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -647,7 +657,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bglsa_[A-Za-z0-9]{32}_[0-9a-fA-F]{8}\b",
         0.95,
-        Gate::anchors(&["glsa_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["glsa_"]) },
         Samples {
             matches: &["glsa_EXAMPLE0example1EXAMPLE2example3_01234567"],
             ignores: &[
@@ -665,7 +675,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglc_[A-Za-z0-9+/]{32,400}={0,3}",
             0.95,
-            Gate::anchors(&["glc_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["glc_"]) },
             Samples {
                 matches: &["glc_eyJvIjoiMTIzNDU2IiwibiI6ImV4YW1wbGUiLCJrIjoiEXAMPLE0example1EXAMPLE2example3EXAMPLE4"],
                 ignores: &[
@@ -675,7 +685,8 @@ pub(super) const RULES: &[Rule] = &[
             },
         )
     },
-    // Grafana API key (legacy): base64 JSON starting `{"k":"`, i.e. `eyJrIjoi`.
+    // Grafana API key (legacy): base64 JSON starting `{"k":"`, i.e. `eyJrIjoi`; anchored on
+    // the `eyJ` that `jwt` already looks for.
     Rule {
         after: Some(after_not_base64),
         ..secret(
@@ -683,7 +694,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\beyJrIjoi[A-Za-z0-9]{70,400}={0,3}",
             0.95,
-            Gate::anchors(&["eyJrIjoi"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["eyJ"]) },
             Samples {
                 matches: &["Authorization: Bearer eyJrIjoiEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9"],
                 ignores: &[
@@ -716,7 +727,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsha256~[\w-]{43}",
             0.95,
-            Gate::anchors(&["sha256~"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["sha256~"]) },
             Samples {
                 matches: &["oc login --token=sha256~EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -732,7 +743,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpul-[0-9a-f]{40}\b",
         0.95,
-        Gate::anchors(&["pul-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["pul-"]) },
         Samples {
             matches: &["PULUMI_ACCESS_TOKEN=pul-0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -750,7 +761,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhvs\.[\w-]{90,120}",
             0.95,
-            Gate::anchors(&["hvs."]),
+            Gate { min_digits: 1, ..Gate::anchors(&["hvs."]) },
             Samples {
                 matches: &["VAULT_TOKEN=hvs.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -768,7 +779,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhvb\.[\w-]{138,300}",
             0.95,
-            Gate::anchors(&["hvb."]),
+            Gate { min_digits: 1, ..Gate::anchors(&["hvb."]) },
             Samples {
                 matches: &["hvb.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -787,7 +798,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b[A-Za-z0-9]{14}\.atlasv1\.[\w=-]{60,70}",
             0.95,
-            Gate::anchors(&[".atlasv1."]).lead(14),
+            Gate { min_digits: 1, ..Gate::anchors(&[".atlasv1."]).lead(14) },
             Samples {
                 matches: &["token = EXAMPLE0exampl.atlasv1.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-exa", "EXAMPLE0exampl.atlasv1.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-exa."],
                 ignores: &[
@@ -803,7 +814,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bNRAK-[A-Z0-9]{27}\b",
         0.95,
-        Gate::anchors(&["NRAK-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["NRAK-"]) },
         Samples {
             matches: &["NEW_RELIC_API_KEY=NRAK-EXAMPLE0EXAMPLE1EXAMPLE2EXA"],
             ignores: &[
@@ -836,7 +847,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b",
         0.95,
-        Gate::anchors(&["dt0c01."]),
+        Gate { min_digits: 1, ..Gate::anchors(&["dt0c01."]) },
         Samples {
             matches: &["Api-Token dt0c01.EXAMPLE0EXAMPLE1EXAMPLE2.EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7"],
             ignores: &[
@@ -853,7 +864,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bfo1_[\w-]{43}",
             0.95,
-            Gate::anchors(&["fo1_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["fo1_"]) },
             Samples {
                 matches: &["FLY_API_TOKEN=fo1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -873,7 +884,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100,}={0,3}",
             0.95,
-            Gate::anchors(&["fm1a_", "fm1r_", "fm2_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["fm1a_", "fm1r_", "fm2_"]) },
             Samples {
                 matches: &["Authorization: FlyV1 fm2_lJPECAAAAAAAAEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example"],
                 ignores: &[
@@ -913,7 +924,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b",
         0.95,
-        Gate::anchors(&["shp"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["shp"]) },
         Samples {
             matches: &["shpat_0123456789abcdef0123456789abcdef", "X-Shopify-Access-Token: shpca_0123456789abcdef0123456789abcdef", "shpss_0123456789ABCDEF0123456789ABCDEF"],
             ignores: &[
@@ -923,7 +934,8 @@ pub(super) const RULES: &[Rule] = &[
         },
     ),
     // Square access token: `EAAA` and 60 URL-safe characters, or the legacy `sq0atp-` and 22.
-    // `EAAA` also occurs in base64 text, hence the filler check.
+    // `EAAA` also occurs in base64 text, hence the filler check. `sq0` is shared with the
+    // OAuth secret below.
     Rule {
         after: Some(after_not_word_minus),
         check: Check::Valid(not_filler),
@@ -932,7 +944,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:EAAA[\w-]{60}|sq0atp-[\w-]{22})",
             0.95,
-            Gate::anchors(&["EAAA", "sq0atp-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["EAAA", "sq0"]) },
             Samples {
                 matches: &["EAAAEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL", "sq0atp-EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -951,7 +963,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsq0csp-[\w-]{43}",
             0.95,
-            Gate::anchors(&["sq0csp-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["sq0"]) },
             Samples {
                 matches: &["sq0csp-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -1001,23 +1013,23 @@ pub(super) const RULES: &[Rule] = &[
         },
     ),
     // Telegram bot token: the bot id (5–16 digits), `:`, then 35 URL-safe characters that
-    // begin `AA`. The match starts up to 16 bytes before its anchor. No `\b` before the id:
-    // the token often follows `bot` in an API URL.
+    // begin `A` (issued tokens so far begin `AA`). The anchor `:A` is two bytes, but a colon
+    // before a capital A is rare in text, and the gate also wants five digits and a `:`. No
+    // `\b` before the id: the token often follows `bot` in an API URL.
     Rule {
         before: Some(before_not_digit),
         after: Some(after_not_word_minus),
         ..secret(
             "secret-telegram-bot",
             "secret",
-            r"[0-9]{5,16}:AA[\w-]{33}",
+            r"[0-9]{5,16}:A[\w-]{34}",
             0.95,
-            Gate {
-                min_digits: 5,
-                needs_assign: true,
-                ..Gate::anchors(&[":AA"]).lead(16)
-            },
+            Gate { min_digits: 5, needs_assign: true, ..Gate::anchors(&[":A"]).lead(16) },
             Samples {
-                matches: &["https://api.telegram.org/bot1234567890:AAEXAMPLE0-example1_EXAMPLE0-exampl/getMe"],
+                matches: &[
+                    "https://api.telegram.org/bot1234567890:AAEXAMPLE0-example1_EXAMPLE0-exampl/getMe",
+                    "TG_TOKEN=987654321:AEXAMPLE0-example1_EXAMPLE0-example",
+                ],
                 ignores: &[
                     ("1234567890:AAEXAMPLE0-example1_EX", "secret part too short"),
                     ("12:34:AAEXAMPLE0-example1_EXAMPLE0-exampl", "the bot id is too short"),
@@ -1032,7 +1044,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b",
         0.95,
-        Gate::anchors(&["AGE-SECRET-KEY-1"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["AGE-SECRET-KEY-1"]) },
         Samples {
             matches: &["# created: 2024\nAGE-SECRET-KEY-1EXAMPLE0EXAMPLE2EXAMPLE3EXAMPLE4EXAMPLE5EXAMPLE6EXAMPLE7EX"],
             ignores: &[
@@ -1048,7 +1060,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxapp-[0-9]-[A-Za-z0-9]{8,}-[0-9]{8,}-[A-Za-z0-9]{32,}\b",
         0.95,
-        Gate::anchors(&["xapp-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["xapp-"]) },
         Samples {
             matches: &["xapp-1-A0EXAMPLE01-1234567890123-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1058,13 +1070,13 @@ pub(super) const RULES: &[Rule] = &[
         },
     ),
     // Slack configuration access token: `xoxe.xoxb-` / `xoxe.xoxp-`, a digit, 163–166
-    // alphanumerics. Shares the `xoxe` anchor with the refresh token below.
+    // alphanumerics. This and the next two Slack forms use the `xox` anchor of `slack-token`.
     secret(
         "secret-slack-config-token",
         "secret",
         r"\bxoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}\b",
         0.95,
-        Gate::anchors(&["xoxe"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
         Samples {
             matches: &["xoxe.xoxp-1-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAM"],
             ignores: &[
@@ -1081,7 +1093,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bxoxe-(?:[0-9]-[A-Za-z0-9]{146}|[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9-]{28,34})",
             0.95,
-            Gate::anchors(&["xoxe"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
             Samples {
                 matches: &[
                     "xoxe-1-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EX",
@@ -1101,7 +1113,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxoxo-[0-9]+-[0-9]+-[0-9]+-[0-9a-fA-F]{8,}\b",
         0.9,
-        Gate::anchors(&["xoxo-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
         Samples {
             matches: &["xoxo-1234567890-1234567890-1234567890-0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1110,18 +1122,19 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Slack incoming webhook, workflow and trigger URLs. The match may start with the scheme,
-    // eight bytes before the anchor.
+    // Slack incoming webhook, workflow and trigger URLs. The three webhook rules share the
+    // `://` anchor of `secret-url-password`; the match starts at the scheme, at most five
+    // bytes before it.
     secret(
         "secret-slack-webhook",
         "secret",
-        r"\b(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,}",
+        r"\bhttps?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,}",
         0.95,
-        Gate::anchors(&["hooks.slack.com/"]).lead(8),
+        Gate::anchors(&["://"]).lead(5),
         Samples {
             matches: &[
                 "https://hooks.slack.com/services/TEXAMPLE0/BEXAMPLE1/EXAMPLE0example1EXAMPLE2",
-                "hooks.slack.com/workflows/TEXAMPLE0/AEXAMPLE1/123456789012345678/EXAMPLE0example1EXAMPLE2",
+                "https://hooks.slack.com/workflows/TEXAMPLE0/AEXAMPLE1/123456789012345678/EXAMPLE0example1EXAMPLE2",
             ],
             ignores: &[
                 ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "the documentation placeholder"),
@@ -1129,8 +1142,7 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Discord webhook URL: the webhook id (17–20 digits) and its 60–68 character token. The
-    // match may start 15 bytes before the anchor (`https://canary.`).
+    // Discord webhook URL: the webhook id (17–20 digits) and its 60–68 character token.
     Rule {
         after: Some(after_not_word_minus),
         ..secret(
@@ -1138,7 +1150,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhttps://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v[0-9]{1,2}/)?webhooks/[0-9]{17,20}/[\w-]{60,68}",
             0.95,
-            Gate::anchors(&["discord"]).lead(15),
+            Gate { min_digits: 1, ..Gate::anchors(&["://"]).lead(5) },
             Samples {
                 matches: &[
                     "https://discord.com/api/webhooks/123456789012345678/EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp",
@@ -1151,8 +1163,8 @@ pub(super) const RULES: &[Rule] = &[
             },
         )
     },
-    // Microsoft Teams incoming webhook (Office 365 connector) URL. The tenant label is at most
-    // 63 bytes, so the match starts at most 71 bytes before the anchor.
+    // Microsoft Teams incoming webhook (Office 365 connector) URL; the tenant label is a DNS
+    // label (at most 63 bytes).
     secret(
         "secret-teams-webhook",
         "secret",
@@ -1163,7 +1175,7 @@ pub(super) const RULES: &[Rule] = &[
             r"[0-9a-f]{32}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         ),
         0.95,
-        Gate::anchors(&[".webhook.office.com/webhookb2/"]).lead(71),
+        Gate { min_digits: 1, ..Gate::anchors(&["://"]).lead(5) },
         Samples {
             matches: &[
                 "https://example.webhook.office.com/webhookb2/01234567-89ab-cdef-0123-456789abcdef@fedcba98-7654-3210-fedc-ba9876543210/IncomingWebhook/0123456789abcdef0123456789abcdef/00112233-4455-6677-8899-aabbccddeeff",
@@ -1182,7 +1194,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bATATT3[\w=-]{186}",
             0.95,
-            Gate::anchors(&["ATATT3"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["ATATT3"]) },
             Samples {
                 matches: &["ATATT3EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -1227,7 +1239,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Mapbox secret token: `sk.` and a JWT-like body (`pk.` tokens are public).
+    // Mapbox secret token: `sk.` and a JWT-like body (`pk.` tokens are public); anchored on
+    // `eyJ`, three bytes in.
     Rule {
         after: Some(after_not_word_minus),
         ..secret(
@@ -1235,7 +1248,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsk\.eyJ[\w-]{20,}\.[\w-]{22}",
             0.95,
-            Gate::anchors(&["sk.eyJ"]),
+            Gate::anchors(&["eyJ"]).lead(3),
             Samples {
                 matches: &["sk.eyJ1IjoiZXhhbXBsZSIsImEiOiJjbGV4YW1wbGUifQ.EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -1252,7 +1265,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\brubygems_[0-9a-f]{48}\b",
         0.95,
-        Gate::anchors(&["rubygems_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["rubygems_"]) },
         Samples {
             matches: &["GEM_HOST_API_KEY=rubygems_0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1267,7 +1280,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bCLOJARS_[A-Za-z0-9]{60}\b",
         0.95,
-        Gate::anchors(&["CLOJARS_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["CLOJARS_"]) },
         Samples {
             matches: &["CLOJARS_example0example1example2example3example4example5example6exam"],
             ignores: &[
@@ -1276,13 +1289,15 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // NuGet API key: `oy2` and 43 lower-case alphanumerics.
+    // NuGet API key: `oy2` and 43 lower-case alphanumerics. This and the other all-alphanumeric
+    // formats below (Artifactory, Facebook, EasyPost, ClickHouse) are scoped to alphanumeric
+    // runs holding two digits: no anchor.
     secret(
         "secret-nuget",
         "secret",
         r"\boy2[a-z0-9]{43}\b",
         0.9,
-        Gate::anchors(&["oy2"]),
+        Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(2),
         Samples {
             matches: &["dotnet nuget push -k oy2example0example1example2example3example4exa"],
             ignores: &[
@@ -1299,7 +1314,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bAKCp[A-Za-z0-9]{69}\b",
             0.95,
-            Gate::anchors(&["AKCp"]),
+            Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(4),
             Samples {
                 matches: &["X-JFrog-Art-Api: AKCpEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMP"],
                 ignores: &[
@@ -1317,7 +1332,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bcmVmd[A-Za-z0-9]{59}\b",
             0.95,
-            Gate::anchors(&["cmVmd"]),
+            Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(5),
             Samples {
                 matches: &["cmVmdGtuOjAxOjEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EX"],
                 ignores: &[
@@ -1334,7 +1349,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsq[apu]_[0-9a-f]{40}\b",
         0.95,
-        Gate::anchors(&["squ_", "sqp_", "sqa_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["squ_", "sqp_", "sqa_"]) },
         Samples {
             matches: &["SONAR_TOKEN=squ_0123456789abcdef0123456789abcdef01234567", "sqp_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1350,7 +1365,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsgp_(?:(?:[0-9a-fA-F]{16}|local)_)?[0-9a-fA-F]{40}\b",
         0.95,
-        Gate::anchors(&["sgp_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sgp_"]) },
         Samples {
             matches: &["sgp_0123456789abcdef0123456789abcdef01234567", "sgp_0123456789abcdef_0123456789abcdef0123456789abcdef01234567", "sgp_local_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1365,7 +1380,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bAPI-[A-Z0-9]{26}\b",
         0.9,
-        Gate::anchors(&["API-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["API-"]) },
         Samples {
             matches: &["X-Octopus-ApiKey: API-EXAMPLE0EXAMPLE1EXAMPLE2EX"],
             ignores: &[
@@ -1395,7 +1410,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\brdme_[a-z0-9]{70}\b",
         0.95,
-        Gate::anchors(&["rdme_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["rdme_"]) },
         Samples {
             matches: &["rdme_example0example1example2example3example4example5example6example7exampl"],
             ignores: &[
@@ -1412,7 +1427,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\btk-us-[\w-]{48}",
             0.95,
-            Gate::anchors(&["tk-us-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["tk-us-"]) },
             Samples {
                 matches: &["tk-us-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-exa"],
                 ignores: &[
@@ -1429,7 +1444,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b(?:pat|sat)\.[\w-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b",
         0.95,
-        Gate::anchors(&["pat.", "sat."]),
+        Gate { min_digits: 1, ..Gate::anchors(&["pat.", "sat."]) },
         Samples {
             matches: &["x-api-key: pat.EXAMPLE0-example1_EXAM.EXAMPLE0example1EXAMPLE2.EXAMPLE0example1EXAM"],
             ignores: &[
@@ -1461,7 +1476,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bdnkey-[\w=-]{26}-[\w=-]{52}",
             0.95,
-            Gate::anchors(&["dnkey-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["dnkey-"]) },
             Samples {
                 matches: &["dnkey-EXAMPLE0example1EXAMPLE2ex-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAM"],
                 ignores: &[
@@ -1477,7 +1492,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b",
         0.95,
-        Gate::anchors(&["v1.0-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["v1.0-"]) },
         Samples {
             matches: &["v1.0-0123456789abcdef01234567-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01"],
             ignores: &[
@@ -1494,7 +1509,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bHRKU-AA[\w-]{58}",
             0.95,
-            Gate::anchors(&["HRKU-AA"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["HRKU-AA"]) },
             Samples {
                 matches: &["HEROKU_API_KEY=HRKU-AAEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -1510,7 +1525,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b",
         0.95,
-        Gate::anchors(&["A3-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["A3-"]) },
         Samples {
             matches: &[
                 "A3-EXAMP0-EXAMPLE0123-EXAM1-EXAM2-EXAM3",
@@ -1522,7 +1537,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // 1Password service account token: `ops_` and base64 JSON of at least 250 characters.
+    // 1Password service account token: `ops_` and base64 JSON of at least 250 characters;
+    // anchored on `eyJ`, four bytes in.
     Rule {
         after: Some(after_not_base64),
         ..secret(
@@ -1530,7 +1546,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bops_eyJ[A-Za-z0-9+/]{250,}={0,3}",
             0.95,
-            Gate::anchors(&["ops_eyJ"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["eyJ"]).lead(4) },
             Samples {
                 matches: &["OP_SERVICE_ACCOUNT_TOKEN=ops_eyJEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2"],
                 ignores: &[
@@ -1547,7 +1563,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bFLWSECK(?:_TEST)?-[0-9a-hA-H]{32}-X\b",
         0.95,
-        Gate::anchors(&["FLWSECK"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["FLWSECK"]) },
         Samples {
             matches: &["FLWSECK-0123456789abcdef0123456789abcdef-X", "FLWSECK_TEST-0123456789abcdef0123456789abcdef-X"],
             ignores: &[
@@ -1562,7 +1578,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bFLWSECK_TEST-?[0-9a-hA-H]{12}\b",
         0.9,
-        Gate::anchors(&["FLWSECK"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["FLWSECK"]) },
         Samples {
             matches: &["FLWSECK_TEST0123456789ab", "FLWSECK_TEST-0123456789ab"],
             ignores: &[
@@ -1579,7 +1595,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bEAA[CM][A-Za-z0-9]{100,}\b",
             0.9,
-            Gate::anchors(&["EAAC", "EAAM"]),
+            Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(4),
             Samples {
                 matches: &["access_token=EAACEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAMPLE0example1EXAMPLE2example3EXAMPLE4"],
                 ignores: &[
@@ -1595,7 +1611,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bshippo_(?:live|test)_[0-9a-fA-F]{40}\b",
         0.95,
-        Gate::anchors(&["shippo_"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["shippo_"]) },
         Samples {
             matches: &["ShippoToken shippo_live_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1612,7 +1628,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bduffel_(?:live|test)_[\w=-]{43}",
             0.95,
-            Gate::anchors(&["duffel_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["duffel_"]) },
             Samples {
                 matches: &["duffel_test_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -1628,7 +1644,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bEZ[AT]K[A-Za-z0-9]{54}\b",
         0.95,
-        Gate::anchors(&["EZAK", "EZTK"]),
+        Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(4),
         Samples {
             matches: &["EZAKEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPL", "EZTKEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPL"],
             ignores: &[
@@ -1643,7 +1659,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\baccess-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         0.95,
-        Gate::anchors(&["access-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["access-"]) },
         Samples {
             matches: &["access-sandbox-01234567-89ab-cdef-0123-456789abcdef"],
             ignores: &[
@@ -1673,13 +1689,13 @@ pub(super) const RULES: &[Rule] = &[
         },
     ),
     // Brevo (Sendinblue) API key `xkeysib-` and SMTP key `xsmtpsib-`: 64 hex, `-`, 16
-    // alphanumerics.
+    // alphanumerics. Both hold `sib-`, at most five bytes in.
     secret(
         "secret-sendinblue",
         "secret",
         r"\bx(?:keysib|smtpsib)-[0-9a-f]{64}-[A-Za-z0-9]{16}\b",
         0.95,
-        Gate::anchors(&["xkeysib-", "xsmtpsib-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["sib-"]).lead(5) },
         Samples {
             matches: &["api-key: xkeysib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-EXAMPLE0example1", "xsmtpsib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-EXAMPLE0example1"],
             ignores: &[
@@ -1694,7 +1710,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpat-(?:na|eu)1-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         0.95,
-        Gate::anchors(&["pat-na1-", "pat-eu1-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["pat-na1-", "pat-eu1-"]) },
         Samples {
             matches: &["Authorization: Bearer pat-na1-01234567-89ab-cdef-0123-456789abcdef"],
             ignores: &[
@@ -1733,7 +1749,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bA{21}[A-Za-z0-9%]{80,110}",
             0.95,
-            Gate::anchors(&["%2B", "%2F", "%3D"]).lead(128),
+            Gate { min_digits: 1, ..Gate::anchors(&["%2B", "%2F", "%3D"]).lead(128) },
             Samples {
                 matches: &["Bearer AAAAAAAAAAAAAAAAAAAAAEXAMPLE0example1%2BEXAMPLE2example3%2FEXAMPLE4example5%3DEXAMPLE6example7EXAMPLE8example9"],
                 ignores: &[
@@ -1751,7 +1767,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\btfp_[\w.=-]{59}",
             0.95,
-            Gate::anchors(&["tfp_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["tfp_"]) },
             Samples {
                 matches: &["tfp_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMP", "token tfp_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMP."],
                 ignores: &[
@@ -1762,13 +1778,13 @@ pub(super) const RULES: &[Rule] = &[
         )
     },
     // Settlemint personal, application and service access tokens: `sm_pat_`, `sm_aat_`,
-    // `sm_sat_` and 16 alphanumerics.
+    // `sm_sat_` and 16 alphanumerics (anchor `sm_`).
     secret(
         "secret-settlemint",
         "secret",
         r"\bsm_(?:pat|aat|sat)_[A-Za-z0-9]{16}\b",
         0.95,
-        Gate::anchors(&["sm_pat_", "sm_aat_", "sm_sat_"]),
+        Gate::anchors(&["sm_"]),
         Samples {
             matches: &["sm_pat_EXAMPLE0example1", "sm_sat_EXAMPLE0example1"],
             ignores: &[
@@ -1785,7 +1801,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bfio-u-[\w=-]{64}",
             0.95,
-            Gate::anchors(&["fio-u-"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["fio-u-"]) },
             Samples {
                 matches: &["fio-u-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-e"],
                 ignores: &[
@@ -1803,7 +1819,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsl\.(?:u\.)?[\w=-]{135,}",
             0.9,
-            Gate::anchors(&["sl."]),
+            Gate { min_digits: 1, ..Gate::anchors(&["sl."]) },
             Samples {
                 matches: &["Bearer sl.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp", "sl.u.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -1834,7 +1850,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bp8e-[A-Za-z0-9]{32}\b",
         0.95,
-        Gate::anchors(&["p8e-"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["p8e-"]) },
         Samples {
             matches: &["p8e-EXAMPLE0example1EXAMPLE2example3"],
             ignores: &[
@@ -1886,7 +1902,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b4b1d[A-Za-z0-9]{38}\b",
         0.9,
-        Gate::anchors(&["4b1d"]),
+        Gate::scoped(Scope::Alnum, 2, 1, &[]).letters(2),
         Samples {
             matches: &["4b1dEXAMPLE0example1EXAMPLE2example3EXAMPL"],
             ignores: &[
@@ -1901,7 +1917,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bs-s4t2(?:ud|af)-[0-9a-fA-F]{64}\b",
         0.95,
-        Gate::anchors(&["s-s4t2"]),
+        Gate { min_digits: 1, ..Gate::anchors(&["s-s4t2"]) },
         Samples {
             matches: &["s-s4t2ud-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1935,7 +1951,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\.[A-Za-z0-9]{4,6}\.acc[_-][A-Za-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120}",
             0.95,
-            Gate::anchors(&[".acc_", ".acc-"]).lead(46),
+            Gate { min_digits: 1, ..Gate::anchors(&[".acc"]).lead(46) },
             Samples {
                 matches: &["sc_EXAMPLE0exam.examp.acc_example0example1.EXAMPLE0example1EXAMPLE2example3EXAMPLE4"],
                 ignores: &[
@@ -1945,23 +1961,8 @@ pub(super) const RULES: &[Rule] = &[
             },
         )
     },
-    // AWS key ids with the prefixes `aws-access-key-id` (AKIA / ASIA) does not cover: A3T…,
-    // ABIA (STS service bearer), ACCA (context-specific).
-    secret(
-        "secret-aws-other-key-id",
-        "secret",
-        r"\b(?:A3T[A-Z0-9]|ABIA|ACCA)[A-Z2-7]{16}\b",
-        0.9,
-        Gate::anchors(&["A3T", "ABIA", "ACCA"]),
-        Samples {
-            matches: &["ABIAEXAMPLE2EXAMPLE3", "ACCAEXAMPLE4EXAMPLE5"],
-            ignores: &[
-                ("ABIAEXAMPLE2EXAMPL", "too short"),
-                ("ACCAEXAMPLE0EXAMPLE1", "0 and 1 are not base32"),
-            ],
-        },
-    ),
-    // Amazon Bedrock long-term API key: `ABSK` and 109–269 base64 characters.
+    // Amazon Bedrock long-term API key: `ABSK` and 109–269 base64 characters; anchored on the
+    // `SK` of `twilio-sid`, two bytes in.
     Rule {
         after: Some(after_not_base64),
         check: Check::Valid(not_filler),
@@ -1970,7 +1971,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bABSK[A-Za-z0-9+/]{109,269}={0,2}",
             0.95,
-            Gate::anchors(&["ABSK"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["SK"]).lead(2) },
             Samples {
                 matches: &["AWS_BEARER_TOKEN_BEDROCK=ABSKQmVkcm9ja0FQSUtleSEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example"],
                 ignores: &[
@@ -1989,7 +1990,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/]{20,}={0,2}",
             0.95,
-            Gate::anchors(&["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t"]) },
             Samples {
                 matches: &["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/"],
                 ignores: &[
@@ -2010,7 +2011,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}",
             0.9,
-            Gate::anchors(&["Q~"]).lead(4),
+            Gate { min_digits: 1, ..Gate::anchors(&["Q~"]).lead(4) },
             Samples {
                 matches: &["AZURE_CLIENT_SECRET=abc8Q~EXAMPLE0-example1_EXAMPLE0-example", "\"secret\": \"Ex78Q~EXAMPLE0example1EXAMPLE2example\""],
                 ignores: &[
@@ -2028,7 +2029,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\by0_[\w-]{40,100}",
             0.9,
-            Gate::anchors(&["y0_"]),
+            Gate { min_digits: 1, ..Gate::anchors(&["y0_"]) },
             Samples {
                 matches: &["Authorization: OAuth y0_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_E"],
                 ignores: &[
@@ -2046,7 +2047,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bt1\.[\w-]+={0,2}\.[\w-]{86}={0,2}",
             0.9,
-            Gate::anchors(&["t1."]),
+            Gate { min_digits: 1, ..Gate::anchors(&["t1."]) },
             Samples {
                 matches: &["Bearer t1.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp"],
                 ignores: &[
