@@ -7,7 +7,7 @@ use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use haechi_core::detect::corpus::{CorpusFile, Scorer, Report};
+use haechi_core::detect::corpus::{CorpusFile, Report, Scorer};
 use haechi_core::detect::BUILTIN_TYPES;
 
 fn corpus_dir() -> PathBuf {
