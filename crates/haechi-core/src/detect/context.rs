@@ -104,6 +104,41 @@ const CARD_WORDS: &[&str] = &[
 /// Header names and tools that introduce a bearer credential.
 const BEARER_WORDS: &[&str] = &["authorization", "auth", "-h ", "header", "token"];
 
+/// Qualifiers that make a `…token` key name something other than a credential: pagination
+/// cursors (`nextToken`, `page_token`), request ids and counters (`max_tokens`).
+const NON_SECRET_TOKEN_QUALIFIERS: &[&str] = &[
+    "next",
+    "page",
+    "continuation",
+    "pagination",
+    "cursor",
+    "sync",
+    "max",
+    "idempotency",
+    "request",
+    "resume",
+    "start",
+];
+
+/// Whether the name a `key = value` match begins in (`nextToken`, `page_token`) is qualified
+/// as a non-credential: the identifier run right before `start` ends with a qualifier.
+pub fn names_a_non_secret_token(text: &[u8], start: usize) -> bool {
+    let head = &text[..start.min(text.len())];
+    let run = head
+        .iter()
+        .rev()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .count();
+    let name = head[head.len() - run..].to_ascii_lowercase();
+    let name = name
+        .strip_suffix(b"_")
+        .or_else(|| name.strip_suffix(b"-"))
+        .unwrap_or(&name);
+    NON_SECRET_TOKEN_QUALIFIERS
+        .iter()
+        .any(|q| name.ends_with(q.as_bytes()))
+}
+
 /// ASCII-lower-cased copy of `text[from..to]`, both clamped to the text.
 fn lowered(text: &[u8], from: usize, to: usize) -> Vec<u8> {
     let to = to.min(text.len());

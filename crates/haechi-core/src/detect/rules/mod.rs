@@ -358,9 +358,16 @@ pub fn after_not_scp_path(text: &[u8], at: usize) -> bool {
 }
 
 /// `key = value`: the key must not continue a longer alphanumeric name (`xtoken=` is not a
-/// token assignment), but a namespace separator is fine (`DB_PASSWORD=`, `x-api-key:`).
+/// token assignment), but a namespace separator is fine (`DB_PASSWORD=`, `x-api-key:`), and so
+/// is a camelCase word boundary (`authToken:`, `dtApiToken`).
 pub fn before_assignment_key(text: &[u8], at: usize) -> bool {
-    !prev(text, at).is_some_and(|b| b.is_ascii_alphanumeric())
+    match prev(text, at) {
+        Some(b) if b.is_ascii_alphanumeric() => {
+            (b.is_ascii_lowercase() || b.is_ascii_digit())
+                && next(text, at).is_some_and(|k| k.is_ascii_uppercase())
+        }
+        _ => true,
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,12 @@ const PLACEHOLDER_PASSWORDS: &[&str] = &[
     "password", "pass", "passwd", "pwd", "secret", "changeme", "example", "xxx",
 ];
 
+/// `key = value` in its text: a real value, under a name that is not a pagination cursor or
+/// the like (`nextToken`, `page_token`).
+fn assignment(text: &[u8], start: usize, end: usize) -> bool {
+    assigned_value(&text[start..end]) && !context::names_a_non_secret_token(text, start)
+}
+
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
 fn assigned_value(m: &[u8]) -> bool {
     let value = crate::detect::engine::assigned_value(m);
@@ -351,7 +357,7 @@ pub(super) const RULES: &[Rule] = &[
         direction: None,
         before: Some(before_assignment_key),
         after: None,
-        check: Check::Valid(assigned_value),
+        check: Check::InContext(assignment),
         emit: Emit::AssignedValue,
         // The longest key before its first anchor is `private_key` / `refresh-token`: 8.
         gate: Gate {
@@ -364,6 +370,7 @@ pub(super) const RULES: &[Rule] = &[
                 "client_secret: 0123456789abcdef0123",
                 "DB_PASSWORD=hunter2hunter2x9",
                 r#"{"password": "s3cr3t-Passw0rd"}"#,
+                r#"{"dtApiToken": "Zq81fLw0PxT4mR2sKd"}"#,
                 "AccountKey=EXAMPLEEXAMPLEEXAMPLEEXAMPLE000000==",
                 "auth_token = 0123456789abcdef0123456789abcdef",
             ],
@@ -376,6 +383,8 @@ pub(super) const RULES: &[Rule] = &[
                 ("xtoken=abcdefghijklmnop1", "the key is part of a longer name"),
                 ("tokens: abcdefghijklmnop", "not one of the credential key names"),
                 ("auth_token = 00000000000000000000000000000000", "one repeated character"),
+                (r#"{"nextToken": "Zq81fLw0PxT4mR2sKd"}"#, "a pagination cursor"),
+                ("page_token=Zq81fLw0PxT4mR2sKd", "a pagination cursor"),
                 ("HF_TOKEN=YOUR_HF_TOKEN", "your + words: a placeholder whatever the vendor"),
                 ("accessToken = 'pk.eyJ1IjoiZXhhbXBsZSJ9.EXAMPLE0example1'", "a Mapbox public token"),
             ],
