@@ -91,3 +91,22 @@ fn credentials_in_free_text_meet_the_bar() -> TestResult {
     );
     Ok(())
 }
+
+/// Policies and audit reports name rules by id: the README lists every credential rule's id
+/// (`secret` and `api_key`), so a rule added to the table is documented or this fails.
+#[test]
+fn the_readme_lists_every_credential_rule_id() -> TestResult {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = fs::read_to_string(&readme_path)?;
+    let missing: Vec<&str> = haechi_core::detect::rules::builtin()
+        .filter(|r| matches!(r.detection_type, "secret" | "api_key"))
+        .map(|r| r.id)
+        .filter(|id| !readme.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not list these credential rule ids: {}",
+        missing.join(", ")
+    );
+    Ok(())
+}

@@ -28,6 +28,7 @@ mod markers;
 mod normalize;
 mod placeholder;
 mod prefilter;
+mod prefixes;
 pub mod rules;
 mod ruleset;
 mod runs;
@@ -41,6 +42,7 @@ use crate::vocab::{Direction, LeafKind};
 use engine::Compiled;
 use normalize::Folded;
 use prefilter::{Admission, Prefilter};
+use prefixes::Prefixes;
 use rules::Scope;
 use ruleset::RuleSet;
 use runs::RunMasks;
@@ -119,9 +121,15 @@ pub struct Detector {
     /// How many of `rules` are built-in (and gated).
     builtins: usize,
     /// Built-in rules per scope (`scope_slot`).
-    by_scope: [RuleSet; 4],
+    by_scope: [RuleSet; 5],
     /// Scoped rules by a run's counts.
     run_masks: RunMasks,
+    /// Token-scoped rules by the prefixes a run holds.
+    prefixes: Prefixes,
+    /// Built-in rules that need no digit.
+    digitless: RuleSet,
+    /// Per scope (`scope_slot`), the shortest match of its rules: a shorter run holds none.
+    shortest_in_scope: [usize; 5],
     prefilter: Prefilter,
     /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
     known_types: Vec<Arc<str>>,
@@ -151,7 +159,12 @@ struct Hit {
 }
 
 /// The scopes whose rules run over alphabet runs, with their `scope_slot`.
-const RUN_SCOPES: [Scope; 3] = [Scope::Numeric, Scope::Alnum, Scope::UpperSpaced];
+const RUN_SCOPES: [Scope; 4] = [
+    Scope::Numeric,
+    Scope::Alnum,
+    Scope::UpperSpaced,
+    Scope::Token,
+];
 
 fn scope_slot(scope: Scope) -> usize {
     match scope {
@@ -159,6 +172,7 @@ fn scope_slot(scope: Scope) -> usize {
         Scope::Numeric => 1,
         Scope::Alnum => 2,
         Scope::UpperSpaced => 3,
+        Scope::Token => 4,
     }
 }
 
@@ -173,10 +187,21 @@ impl Detector {
             "every built-in rule needs a place in a RuleSet"
         );
         let builtins = rules.len();
-        let mut by_scope = [RuleSet::EMPTY; 4];
+        let mut by_scope = [RuleSet::EMPTY; 5];
         for (i, rule) in rules.iter().enumerate() {
             if let Some(gate) = &rule.gate {
                 by_scope[scope_slot(gate.scope)] |= RuleSet::one(i);
+            }
+        }
+        let mut digitless = RuleSet::EMPTY;
+        let mut shortest_in_scope = [usize::MAX; 5];
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(gate) = &rule.gate {
+                if gate.min_digits == 0 {
+                    digitless |= RuleSet::one(i);
+                }
+                let slot = &mut shortest_in_scope[scope_slot(gate.scope)];
+                *slot = (*slot).min(rule.min_len);
             }
         }
         let run_masks = RunMasks::new(
@@ -184,6 +209,12 @@ impl Detector {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| r.gate.as_ref().map(|g| (RuleSet::one(i), g, r.min_len))),
+        );
+        let prefixes = Prefixes::new(
+            rules
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.gate.as_ref().map(|g| (RuleSet::one(i), g))),
         );
         let prefilter = Prefilter::new(
             rules
@@ -205,6 +236,9 @@ impl Detector {
             builtins,
             by_scope,
             run_masks,
+            prefixes,
+            digitless,
+            shortest_in_scope,
             prefilter,
             known_types,
             decode_and_rescan: filters.decode_and_rescan,
@@ -401,17 +435,26 @@ impl Detector {
             if mask.is_empty() {
                 continue;
             }
-            let min_digits = mask
-                .iter()
-                .filter_map(|i| self.rules[i].gate.as_ref())
-                .map(|g| usize::from(g.min_digits))
-                .min()
-                .unwrap_or(0);
+            let min_digits = if scope == Scope::Token {
+                // A bound is enough; the token rules are too many to look at one by one.
+                usize::from((mask & self.digitless).is_empty())
+            } else {
+                mask.iter()
+                    .filter_map(|i| self.rules[i].gate.as_ref())
+                    .map(|g| usize::from(g.min_digits))
+                    .min()
+                    .unwrap_or(0)
+            };
+            let min_len = self.shortest_in_scope[scope_slot(scope)];
             let mut go_on = true;
-            runs::for_each_run(scan, scope, min_digits, |run| {
+            runs::for_each_run(scan, scope, min_digits, min_len, |run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
                 let window = run.start..(run.end + 1).min(scan.len());
-                for i in (mask & self.run_masks.admit(&run)).iter() {
+                let mut here = mask & self.run_masks.admit(&run);
+                if scope == Scope::Token && !here.is_empty() {
+                    here &= self.prefixes.in_run(scan, &run);
+                }
+                for i in here.iter() {
                     let rule = &self.rules[i];
                     let admitted = rule.gate.as_ref().is_some_and(|g| run.admits(g, scan));
                     if admitted

@@ -47,6 +47,8 @@ static CLASS: [u8; 256] = {
             b'A'..=b'Z' | b'a'..=b'z' => LETTER,
             b'@' => AT,
             b':' | b'=' => ASSIGN,
+            // For the prefilter a `_` counts as a dash: `DASH` stands for "`-` or `_`".
+            b'_' => DASH,
             _ => mark(c),
         };
         b += 1;
@@ -268,7 +270,7 @@ impl Prefilter {
             }
             let found = match fact {
                 SPACE => memchr::memchr(b' ', text).is_some(),
-                DASH => memchr::memchr(b'-', text).is_some(),
+                DASH => memchr::memchr2(b'-', b'_', text).is_some(),
                 DOT => memchr::memchr(b'.', text).is_some(),
                 PLUS => memchr::memchr(b'+', text).is_some(),
                 AT => memchr::memchr(b'@', text).is_some(),
@@ -294,6 +296,7 @@ fn facts_meet(gate: &Gate, facts: u8) -> bool {
         && (!gate.needs_at || has(AT))
         && (!gate.needs_plus || has(PLUS))
         && (!gate.needs_assign || has(ASSIGN))
+        && (!gate.needs_separator || has(DASH))
         && (gate.run_needs_any.is_empty() || gate.run_needs_any.iter().any(|&b| has(mark(b))))
 }
 
@@ -321,7 +324,8 @@ impl AnchorSet {
         let mut pairs = Box::new([0u64; PAIR_WORDS]);
         let mut unpaired = 0;
         for (bit, gate) in rules {
-            if gate.anchors.is_empty() {
+            // A token-scoped rule's anchors are prefixes looked up per run (`prefixes`).
+            if gate.anchors.is_empty() || gate.scope == Scope::Token {
                 continue;
             }
             all |= bit;

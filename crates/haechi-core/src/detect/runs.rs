@@ -8,6 +8,7 @@ const DIGIT: u8 = 1;
 const NUMERIC: u8 = 2;
 const ALNUM: u8 = 4;
 const UPPER_SPACED: u8 = 8;
+const TOKEN: u8 = 16;
 
 /// Per-byte membership in each alphabet.
 static CLASS: [u8; 256] = {
@@ -17,12 +18,15 @@ static CLASS: [u8; 256] = {
         let c = b as u8;
         let mut m = 0;
         if c.is_ascii_digit() {
-            m |= DIGIT | NUMERIC | ALNUM | UPPER_SPACED;
+            m |= DIGIT | NUMERIC | ALNUM | UPPER_SPACED | TOKEN;
         }
         if c.is_ascii_uppercase() {
-            m |= ALNUM | UPPER_SPACED;
+            m |= ALNUM | UPPER_SPACED | TOKEN;
         } else if c.is_ascii_lowercase() {
-            m |= ALNUM;
+            m |= ALNUM | TOKEN;
+        }
+        if matches!(c, b'_' | b'-' | b'.' | b'+' | b'/' | b'=') {
+            m |= TOKEN;
         }
         if c == b' ' {
             m |= NUMERIC | UPPER_SPACED;
@@ -45,6 +49,7 @@ fn bit(scope: Scope) -> u8 {
         Scope::Numeric => NUMERIC,
         Scope::Alnum => ALNUM,
         Scope::UpperSpaced => UPPER_SPACED,
+        Scope::Token => TOKEN,
     }
 }
 
@@ -152,11 +157,13 @@ fn next_digit(text: &[u8], from: usize) -> Option<usize> {
 
 /// Calls `each` for every run of `scope`'s alphabet that holds at least `min_digits` digits,
 /// until it returns false. Runs are found from their digits: skip to the next digit, then
-/// widen to the run around it.
+/// widen to the run around it. Token runs with `min_digits` 0 are also found from their `_`
+/// and `-` (every digitless prefixed format has one), after the runs that hold digits.
 pub(crate) fn for_each_run(
     text: &[u8],
     scope: Scope,
     min_digits: usize,
+    min_len: usize,
     mut each: impl FnMut(Run) -> bool,
 ) {
     let want = bit(scope);
@@ -166,47 +173,77 @@ pub(crate) fn for_each_run(
     let inside = |b: u8| CLASS[usize::from(b)] & want != 0;
     let mut from = 0;
     while let Some(first_digit) = next_digit(text, from) {
-        let mut start = first_digit;
-        while start > from && inside(text[start - 1]) {
-            start -= 1;
-        }
-        let mut run = Run {
-            start,
-            end: start,
-            digits: 0,
-            max_digit_run: 0,
-            marks: 0,
-            lengths: 0,
-            letters: 0,
-        };
-        let mut digit_run = 0;
-        let mut i = start;
-        while i < text.len() && inside(text[i]) {
-            let b = text[i];
-            if b.is_ascii_digit() {
-                run.digits += 1;
-                digit_run += 1;
-                run.max_digit_run = run.max_digit_run.max(digit_run);
-            } else {
-                if digit_run > 0 {
-                    run.lengths |= 1 << digit_run.min(31);
-                }
-                digit_run = 0;
-                run.marks |= mark(b);
-                run.letters += usize::from(b.is_ascii_alphabetic());
-            }
-            i += 1;
-        }
-        if digit_run > 0 {
-            run.lengths |= 1 << digit_run.min(31);
-        }
-        run.end = i;
+        let (start, end) = extent(text, from, first_digit, inside);
         // A digit is inside every alphabet, so the run is never empty.
-        from = i.max(first_digit + 1);
+        from = end.max(first_digit + 1);
+        if end - start < min_len {
+            continue;
+        }
+        let run = counted(text, start, end);
         if run.digits >= min_digits.max(1) && !each(run) {
             return;
         }
     }
+    if scope != Scope::Token || min_digits > 0 {
+        return;
+    }
+    let mut from = 0;
+    for sep in memchr::memchr2_iter(b'_', b'-', text) {
+        if sep < from {
+            continue;
+        }
+        let (start, end) = extent(text, from, sep, inside);
+        from = end.max(sep + 1);
+        if end - start < min_len {
+            continue;
+        }
+        let run = counted(text, start, end);
+        if run.digits == 0 && !each(run) {
+            return;
+        }
+    }
+}
+
+/// The bounds of the run of `inside` bytes around `seed`, not reaching back before `from`.
+fn extent(text: &[u8], from: usize, seed: usize, inside: impl Fn(u8) -> bool) -> (usize, usize) {
+    let mut start = seed;
+    while start > from && inside(text[start - 1]) {
+        start -= 1;
+    }
+    let end = seed + text[seed..].iter().take_while(|&&b| inside(b)).count();
+    (start, end)
+}
+
+/// The run `start..end` with its counts.
+fn counted(text: &[u8], start: usize, end: usize) -> Run {
+    let mut run = Run {
+        start,
+        end,
+        digits: 0,
+        max_digit_run: 0,
+        marks: 0,
+        lengths: 0,
+        letters: 0,
+    };
+    let mut digit_run = 0;
+    for &b in &text[start..end] {
+        if b.is_ascii_digit() {
+            run.digits += 1;
+            digit_run += 1;
+            run.max_digit_run = run.max_digit_run.max(digit_run);
+        } else {
+            if digit_run > 0 {
+                run.lengths |= 1 << digit_run.min(31);
+            }
+            digit_run = 0;
+            run.marks |= mark(b);
+            run.letters += usize::from(b.is_ascii_alphabetic());
+        }
+    }
+    if digit_run > 0 {
+        run.lengths |= 1 << digit_run.min(31);
+    }
+    run
 }
 
 #[cfg(test)]
@@ -215,7 +252,7 @@ mod tests {
 
     fn runs(text: &str, scope: Scope) -> Vec<(String, usize, usize)> {
         let mut out = Vec::new();
-        for_each_run(text.as_bytes(), scope, 1, |r| {
+        for_each_run(text.as_bytes(), scope, 1, 0, |r| {
             out.push((text[r.start..r.end].to_string(), r.digits, r.max_digit_run));
             true
         });
@@ -250,7 +287,7 @@ mod tests {
         let admits = |text: &str| {
             let gate = Gate::scoped(Scope::UpperSpaced, 2, 2, b" ").letter_then_digit();
             let mut any = false;
-            for_each_run(text.as_bytes(), Scope::UpperSpaced, 1, |run| {
+            for_each_run(text.as_bytes(), Scope::UpperSpaced, 1, 0, |run| {
                 any |= run.admits(&gate, text.as_bytes());
                 true
             });
@@ -272,7 +309,7 @@ mod tests {
         let masks = RunMasks::new([(iban_bit, &iban, 15), (nir_bit, &nir, 15)].into_iter());
         let admitted = |text: &str| {
             let mut all = Vec::new();
-            for_each_run(text.as_bytes(), Scope::Alnum, 1, |run| {
+            for_each_run(text.as_bytes(), Scope::Alnum, 1, 0, |run| {
                 all.push(masks.admit(&run));
                 true
             });
@@ -292,6 +329,14 @@ mod tests {
             "shorter than any match"
         );
         assert_eq!(admitted("1850578006048301"), [nir_bit]);
+    }
+
+    #[test]
+    fn token_runs_span_separators() {
+        assert_eq!(
+            runs("key: glpat-EXAMPLE0_x.y ok", Scope::Token),
+            [("glpat-EXAMPLE0_x.y".to_string(), 1, 1)]
+        );
     }
 
     #[test]

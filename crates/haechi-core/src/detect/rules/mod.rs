@@ -62,6 +62,11 @@ pub enum Scope {
     /// Runs of `[A-Z0-9 ]`: grouped print formats written in capitals (a lower-case letter
     /// ends the run, so prose does not make long runs).
     UpperSpaced,
+    /// Runs of `[A-Za-z0-9_.+/=-]`: prefixed tokens (base64 bodies included). The rule's
+    /// anchors are the prefixes; one must start the run or follow one of `.-+/=` in it (the
+    /// places a `\b` before the prefix can hold), which a table lookup checks before any
+    /// pattern runs.
+    Token,
 }
 
 /// Cheap facts a leaf must have before the rule's regex runs (see `prefilter`).
@@ -86,6 +91,8 @@ pub struct Gate {
     pub needs_plus: bool,
     /// A `:` or `=` must occur.
     pub needs_assign: bool,
+    /// A `_` or `-` must occur (digitless prefixed tokens: every such prefix has one).
+    pub needs_separator: bool,
     /// At least one of these literals must occur (empty: no literal needed).
     pub anchors: &'static [&'static str],
     /// Whether `anchors` are matched ASCII-case-insensitively.
@@ -109,6 +116,7 @@ impl Gate {
             needs_at: false,
             needs_plus: false,
             needs_assign: false,
+            needs_separator: false,
             anchors: &[],
             anchors_fold_case: false,
             anchor_lead: 0,
@@ -128,6 +136,7 @@ impl Gate {
             needs_at: false,
             needs_plus: false,
             needs_assign: false,
+            needs_separator: false,
             anchors,
             anchors_fold_case: false,
             anchor_lead: 0,
@@ -184,6 +193,18 @@ impl Gate {
         Gate {
             anchors_fold_case: true,
             ..Gate::anchors(anchors)
+        }
+    }
+
+    /// A prefixed token with at least `min_digits` digits (see [`Scope::Token`]). A format
+    /// whose body may hold no digit (`min_digits` 0) is found from the `_` or `-` of its
+    /// prefix instead, which the leaf must then hold.
+    pub const fn token(prefixes: &'static [&'static str], min_digits: u16) -> Gate {
+        Gate {
+            scope: Scope::Token,
+            min_digits,
+            needs_separator: min_digits == 0,
+            ..Gate::anchors(prefixes)
         }
     }
 

@@ -120,7 +120,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bhf_[A-Za-z]{34}\b",
         0.9,
-        Gate::anchors(&["hf_"]),
+        Gate::token(&["hf_"], 0),
         Samples {
             matches: &["HF_TOKEN=hf_EXAMPLEexampleEXAMPLEexampleEXAMPL", "token hf_EXAMPLEexampleEXAMPLEexampleEXAMPL set"],
             ignores: &[
@@ -137,7 +137,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bapi_org_[A-Za-z]{34}\b",
         0.95,
-        Gate::anchors(&["api_org_"]),
+        Gate::token(&["api_org_"], 0),
         Samples {
             matches: &["api_org_EXAMPLEexampleEXAMPLEexampleEXAMPL"],
             ignores: &[
@@ -152,7 +152,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bgsk_[A-Za-z0-9]{52}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sk_"]).lead(1) },
+        Gate::token(&["gsk_"], 1),
         Samples {
             matches: &["GROQ_API_KEY=gsk_EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAM"],
             ignores: &[
@@ -167,7 +167,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxai-[A-Za-z0-9]{80}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["xai-"]) },
+        Gate::token(&["xai-"], 1),
         Samples {
             matches: &["xai-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9"],
             ignores: &[
@@ -182,7 +182,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\br8_[A-Za-z0-9]{37}\b",
         0.9,
-        Gate { min_digits: 1, ..Gate::anchors(&["r8_"]) },
+        Gate::token(&["r8_"], 1),
         Samples {
             matches: &["REPLICATE_API_TOKEN=r8_EXAMPLE0example1EXAMPLE2example3EXAMP"],
             ignores: &[
@@ -197,7 +197,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpplx-[A-Za-z0-9]{48}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["pplx-"]) },
+        Gate::token(&["pplx-"], 1),
         Samples {
             matches: &["pplx-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5"],
             ignores: &[
@@ -214,7 +214,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsk-or-v1-[0-9a-f]{64}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sk-"]) },
+        Gate::token(&["sk-or-v1-"], 1),
         Samples {
             matches: &["sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -229,7 +229,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["lsv2_"]) },
+        Gate::token(&["lsv2_"], 1),
         Samples {
             matches: &["lsv2_pt_0123456789abcdef0123456789abcdef_0123456789", "lsv2_sk_0123456789abcdef0123456789abcdef_0123456789"],
             ignores: &[
@@ -247,7 +247,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsk-ant-admin01-[\w-]{93}AA",
             0.95,
-            Gate { min_digits: 2, ..Gate::anchors(&["sk-"]) },
+            Gate::token(&["sk-ant-admin01-"], 2),
             Samples {
                 matches: &["sk-ant-admin01-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAAA"],
                 ignores: &[
@@ -267,7 +267,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglpat-(?:[\w-]{27,300}\.[0-9a-z]{9}|[\w-]{20})",
             0.95,
-            Gate::anchors(&["glpat-"]),
+            Gate::token(&["glpat-"], 0),
             Samples {
                 matches: &[
                     "glpat-EXAMPLE0-example1_EX",
@@ -288,7 +288,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bgldt-[\w-]{20}",
             0.95,
-            Gate::anchors(&["gldt-"]),
+            Gate::token(&["gldt-"], 0),
             Samples {
                 matches: &["gldt-EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -307,7 +307,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:glrt-(?:t\d_[\w-]{27,300}\.[0-9a-z]{9}|[\w-]{20})|GR1348941[\w-]{20})",
             0.95,
-            Gate::anchors(&["glrt-", "GR1348941"]),
+            Gate::token(&["glrt-", "GR1348941"], 0),
             Samples {
                 matches: &[
                     "glrt-EXAMPLE0-example1_EX",
@@ -327,7 +327,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bglptt-[0-9a-f]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["glptt-"]) },
+        Gate::token(&["glptt-"], 1),
         Samples {
             matches: &["glptt-0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -344,7 +344,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglft-[\w-]{20}",
             0.95,
-            Gate::anchors(&["glft-"]),
+            Gate::token(&["glft-"], 0),
             Samples {
                 matches: &["feed_token=glft-EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -362,7 +362,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglcbt-[0-9A-Za-z]{1,5}_[\w-]{20}",
             0.95,
-            Gate::anchors(&["glcbt-"]),
+            Gate::token(&["glcbt-"], 0),
             Samples {
                 matches: &["glcbt-64_EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -380,7 +380,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglimt-[\w-]{25}",
             0.95,
-            Gate::anchors(&["glimt-"]),
+            Gate::token(&["glimt-"], 0),
             Samples {
                 matches: &["glimt-EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -398,7 +398,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglagent-[\w-]{50}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["glagent-"]) },
+            Gate::token(&["glagent-"], 1),
             Samples {
                 matches: &["glagent-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp"],
                 ignores: &[
@@ -416,7 +416,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bgloas-[\w-]{64}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["gloas-"]) },
+            Gate::token(&["gloas-"], 1),
             Samples {
                 matches: &["gloas-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-e"],
                 ignores: &[
@@ -434,7 +434,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglsoat-[\w-]{20}",
             0.95,
-            Gate::anchors(&["glsoat-"]),
+            Gate::token(&["glsoat-"], 0),
             Samples {
                 matches: &["glsoat-EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -452,7 +452,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglffct-[\w-]{20}",
             0.95,
-            Gate::anchors(&["glffct-"]),
+            Gate::token(&["glffct-"], 0),
             Samples {
                 matches: &["glffct-EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -489,7 +489,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdo[opr]_v1_[0-9a-f]{64}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["_v1_"]).lead(3) },
+        Gate::token(&["dop_v1_", "doo_v1_", "dor_v1_"], 1),
         Samples {
             matches: &["dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "doo_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "dor_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -520,7 +520,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdp\.pt\.[A-Za-z0-9]{43}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["dp.pt."]) },
+        Gate::token(&["dp.pt."], 1),
         Samples {
             matches: &["DOPPLER_TOKEN=dp.pt.EXAMPLE0example1EXAMPLE2example3EXAMPLE4exa"],
             ignores: &[
@@ -535,7 +535,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\blin_api_[A-Za-z0-9]{40}\b",
         0.95,
-        Gate::anchors(&["lin_api_"]),
+        Gate::token(&["lin_api_"], 0),
         Samples {
             matches: &["lin_api_EXAMPLE0example1EXAMPLE2example3EXAMPLE4"],
             ignores: &[
@@ -552,7 +552,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bpypi-AgEIcHlwaS5vcmc[\w-]{50,1000}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["pypi-AgEIcHlwaS5vcmc"]) },
+            Gate::token(&["pypi-AgEIcHlwaS5vcmc"], 1),
             Samples {
                 matches: &["password = pypi-AgEIcHlwaS5vcmcEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0"],
                 ignores: &[
@@ -568,7 +568,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bPMAK-[0-9a-fA-F]{24}-[0-9a-fA-F]{34}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["PMAK-"]) },
+        Gate::token(&["PMAK-"], 1),
         Samples {
             matches: &["x-api-key: PMAK-0123456789abcdef01234567-0123456789abcdef0123456789abcdef01"],
             ignores: &[
@@ -590,7 +590,7 @@ pub(super) const RULES: &[Rule] = &[
                 r"[A-Za-z0-9+/]{10,200}={0,2}_[A-Za-z0-9+/]{43}",
             ),
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["sntry"]) },
+            Gate::token(&["sntry"], 1),
             Samples {
                 matches: &[
                     "SENTRY_AUTH_TOKEN=sntrys_eyJpYXQiOjE3MDAwMDAwMDAuMCwidXJsIjoiaHR0cHM6Ly9zZW50cnkuZXhhbXBsZSIsInJlZ2lvbl91cmwiOiJodHRwczovL3VzLnNlbnRyeS5leGFtcGxlIiwib3JnIjoiZXhhbXBsZSJ9_EXAMPLE0example1EXAMPLE2example3EXAMPLE4exa",
@@ -608,7 +608,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsntryu_[0-9a-f]{64}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sntry"]) },
+        Gate::token(&["sntry"], 1),
         Samples {
             matches: &["sntryu_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -623,7 +623,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsbp_[0-9a-f]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sbp_"]) },
+        Gate::token(&["sbp_"], 1),
         Samples {
             matches: &["SUPABASE_ACCESS_TOKEN=sbp_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -641,7 +641,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsb_secret_[\w-]{31}",
             0.95,
-            Gate::anchors(&["sb_secret_"]),
+            Gate::token(&["sb_secret_"], 0),
             Samples {
                 matches: &["sb_secret_EXAMPLE0-example1_EXAMPLE0-exam"],
                 ignores: &[
@@ -657,7 +657,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bglsa_[A-Za-z0-9]{32}_[0-9a-fA-F]{8}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["glsa_"]) },
+        Gate::token(&["glsa_"], 1),
         Samples {
             matches: &["glsa_EXAMPLE0example1EXAMPLE2example3_01234567"],
             ignores: &[
@@ -675,7 +675,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bglc_[A-Za-z0-9+/]{32,400}={0,3}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["glc_"]) },
+            Gate::token(&["glc_"], 1),
             Samples {
                 matches: &["glc_eyJvIjoiMTIzNDU2IiwibiI6ImV4YW1wbGUiLCJrIjoiEXAMPLE0example1EXAMPLE2example3EXAMPLE4"],
                 ignores: &[
@@ -694,7 +694,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\beyJrIjoi[A-Za-z0-9]{70,400}={0,3}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["eyJ"]) },
+            Gate::token(&["eyJrIjoi"], 1),
             Samples {
                 matches: &["Authorization: Bearer eyJrIjoiEXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9"],
                 ignores: &[
@@ -710,7 +710,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bnfp_[A-Za-z0-9]{36,40}\b",
         0.95,
-        Gate::anchors(&["nfp_"]),
+        Gate::token(&["nfp_"], 0),
         Samples {
             matches: &["NETLIFY_AUTH_TOKEN=nfp_EXAMPLE0example1EXAMPLE2example3EXAM"],
             ignores: &[
@@ -743,7 +743,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpul-[0-9a-f]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["pul-"]) },
+        Gate::token(&["pul-"], 1),
         Samples {
             matches: &["PULUMI_ACCESS_TOKEN=pul-0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -761,7 +761,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhvs\.[\w-]{90,120}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["hvs."]) },
+            Gate::token(&["hvs."], 1),
             Samples {
                 matches: &["VAULT_TOKEN=hvs.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -779,7 +779,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhvb\.[\w-]{138,300}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["hvb."]) },
+            Gate::token(&["hvb."], 1),
             Samples {
                 matches: &["hvb.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -814,7 +814,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bNRAK-[A-Z0-9]{27}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["NRAK-"]) },
+        Gate::token(&["NRAK-"], 1),
         Samples {
             matches: &["NEW_RELIC_API_KEY=NRAK-EXAMPLE0EXAMPLE1EXAMPLE2EXA"],
             ignores: &[
@@ -831,7 +831,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bNRII-[A-Za-z0-9-]{32}",
             0.95,
-            Gate::anchors(&["NRII-"]),
+            Gate::token(&["NRII-"], 0),
             Samples {
                 matches: &["NRII-EXAMPLE0example1EXAMPLE2example3"],
                 ignores: &[
@@ -847,7 +847,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["dt0c01."]) },
+        Gate::token(&["dt0c01."], 1),
         Samples {
             matches: &["Api-Token dt0c01.EXAMPLE0EXAMPLE1EXAMPLE2.EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7"],
             ignores: &[
@@ -864,7 +864,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bfo1_[\w-]{43}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["fo1_"]) },
+            Gate::token(&["fo1_"], 1),
             Samples {
                 matches: &["FLY_API_TOKEN=fo1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -884,7 +884,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:fm1[ar]|fm2)_[A-Za-z0-9+/]{100,}={0,3}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["fm1a_", "fm1r_", "fm2_"]) },
+            Gate::token(&["fm1a_", "fm1r_", "fm2_"], 1),
             Samples {
                 matches: &["Authorization: FlyV1 fm2_lJPECAAAAAAAAEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example"],
                 ignores: &[
@@ -903,7 +903,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bpscale_(?:tkn|oauth|pw)_[\w=.-]{32,64}",
             0.95,
-            Gate::anchors(&["pscale_"]),
+            Gate::token(&["pscale_"], 0),
             Samples {
                 matches: &[
                     "pscale_tkn_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE",
@@ -924,7 +924,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["shp"]) },
+        Gate::token(&["shp"], 1),
         Samples {
             matches: &["shpat_0123456789abcdef0123456789abcdef", "X-Shopify-Access-Token: shpca_0123456789abcdef0123456789abcdef", "shpss_0123456789ABCDEF0123456789ABCDEF"],
             ignores: &[
@@ -944,7 +944,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\b(?:EAAA[\w-]{60}|sq0atp-[\w-]{22})",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["EAAA", "sq0"]) },
+            Gate::token(&["EAAA", "sq0"], 1),
             Samples {
                 matches: &["EAAAEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL", "sq0atp-EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -963,7 +963,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsq0csp-[\w-]{43}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["sq0"]) },
+            Gate::token(&["sq0"], 1),
             Samples {
                 matches: &["sq0csp-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -980,10 +980,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bkey-[0-9a-f]{32}\b",
         0.9,
-        Gate {
-            min_digits: 6,
-            ..Gate::anchors(&["key-"])
-        },
+        Gate::token(&["key-"], 6),
         Samples {
             matches: &["api:key-0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1044,7 +1041,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["AGE-SECRET-KEY-1"]) },
+        Gate::token(&["AGE-SECRET-KEY-1"], 1),
         Samples {
             matches: &["# created: 2024\nAGE-SECRET-KEY-1EXAMPLE0EXAMPLE2EXAMPLE3EXAMPLE4EXAMPLE5EXAMPLE6EXAMPLE7EX"],
             ignores: &[
@@ -1060,7 +1057,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxapp-[0-9]-[A-Za-z0-9]{8,}-[0-9]{8,}-[A-Za-z0-9]{32,}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["xapp-"]) },
+        Gate::token(&["xapp-"], 1),
         Samples {
             matches: &["xapp-1-A0EXAMPLE01-1234567890123-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1076,7 +1073,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
+        Gate::token(&["xox"], 1),
         Samples {
             matches: &["xoxe.xoxp-1-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAM"],
             ignores: &[
@@ -1093,7 +1090,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bxoxe-(?:[0-9]-[A-Za-z0-9]{146}|[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9-]{28,34})",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
+            Gate::token(&["xox"], 1),
             Samples {
                 matches: &[
                     "xoxe-1-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EXAMPLE8example9EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAMPLE6example7EX",
@@ -1113,7 +1110,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bxoxo-[0-9]+-[0-9]+-[0-9]+-[0-9a-fA-F]{8,}\b",
         0.9,
-        Gate { min_digits: 1, ..Gate::anchors(&["xox"]) },
+        Gate::token(&["xox"], 1),
         Samples {
             matches: &["xoxo-1234567890-1234567890-1234567890-0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1194,7 +1191,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bATATT3[\w=-]{186}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["ATATT3"]) },
+            Gate::token(&["ATATT3"], 1),
             Samples {
                 matches: &["ATATT3EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL"],
                 ignores: &[
@@ -1212,7 +1209,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bATBB[A-Za-z0-9]{32}\b",
             0.9,
-            Gate::anchors(&["ATBB"]),
+            Gate::token(&["ATBB"], 1),
             Samples {
                 matches: &["ATBBEXAMPLE0example1EXAMPLE2example3"],
                 ignores: &[
@@ -1229,7 +1226,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b(?:ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})\b",
         0.95,
-        Gate::anchors(&["ntn_", "secret_"]),
+        Gate::token(&["ntn_", "secret_"], 0),
         Samples {
             matches: &["ntn_12345678901EXAMPLE0example1EXAMPLE2example3EXA", "NOTION_TOKEN=secret_EXAMPLE0example1EXAMPLE2example3EXAMPLE4exa"],
             ignores: &[
@@ -1248,7 +1245,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsk\.eyJ[\w-]{20,}\.[\w-]{22}",
             0.95,
-            Gate::anchors(&["eyJ"]).lead(3),
+            Gate::token(&["sk.eyJ"], 1),
             Samples {
                 matches: &["sk.eyJ1IjoiZXhhbXBsZSIsImEiOiJjbGV4YW1wbGUifQ.EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -1265,7 +1262,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\brubygems_[0-9a-f]{48}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["rubygems_"]) },
+        Gate::token(&["rubygems_"], 1),
         Samples {
             matches: &["GEM_HOST_API_KEY=rubygems_0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1280,7 +1277,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bCLOJARS_[A-Za-z0-9]{60}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["CLOJARS_"]) },
+        Gate::token(&["CLOJARS_"], 1),
         Samples {
             matches: &["CLOJARS_example0example1example2example3example4example5example6exam"],
             ignores: &[
@@ -1349,7 +1346,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsq[apu]_[0-9a-f]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["squ_", "sqp_", "sqa_"]) },
+        Gate::token(&["squ_", "sqp_", "sqa_"], 1),
         Samples {
             matches: &["SONAR_TOKEN=squ_0123456789abcdef0123456789abcdef01234567", "sqp_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1365,7 +1362,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsgp_(?:(?:[0-9a-fA-F]{16}|local)_)?[0-9a-fA-F]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sgp_"]) },
+        Gate::token(&["sgp_"], 1),
         Samples {
             matches: &["sgp_0123456789abcdef0123456789abcdef01234567", "sgp_0123456789abcdef_0123456789abcdef0123456789abcdef01234567", "sgp_local_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1380,7 +1377,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bAPI-[A-Z0-9]{26}\b",
         0.9,
-        Gate { min_digits: 1, ..Gate::anchors(&["API-"]) },
+        Gate::token(&["API-"], 1),
         Samples {
             matches: &["X-Octopus-ApiKey: API-EXAMPLE0EXAMPLE1EXAMPLE2EX"],
             ignores: &[
@@ -1395,7 +1392,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpnu_[A-Za-z0-9]{36}\b",
         0.95,
-        Gate::anchors(&["pnu_"]),
+        Gate::token(&["pnu_"], 0),
         Samples {
             matches: &["PREFECT_API_KEY=pnu_EXAMPLE0example1EXAMPLE2example3EXAM"],
             ignores: &[
@@ -1410,7 +1407,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\brdme_[a-z0-9]{70}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["rdme_"]) },
+        Gate::token(&["rdme_"], 1),
         Samples {
             matches: &["rdme_example0example1example2example3example4example5example6example7exampl"],
             ignores: &[
@@ -1427,7 +1424,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\btk-us-[\w-]{48}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["tk-us-"]) },
+            Gate::token(&["tk-us-"], 1),
             Samples {
                 matches: &["tk-us-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-exa"],
                 ignores: &[
@@ -1444,7 +1441,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b(?:pat|sat)\.[\w-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["pat.", "sat."]) },
+        Gate::token(&["pat.", "sat."], 1),
         Samples {
             matches: &["x-api-key: pat.EXAMPLE0-example1_EXAM.EXAMPLE0example1EXAMPLE2.EXAMPLE0example1EXAM"],
             ignores: &[
@@ -1459,7 +1456,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bico-[A-Za-z0-9]{32}\b",
         0.95,
-        Gate::anchors(&["ico-"]),
+        Gate::token(&["ico-"], 0),
         Samples {
             matches: &["INFRACOST_API_KEY=ico-EXAMPLE0example1EXAMPLE2example3"],
             ignores: &[
@@ -1476,7 +1473,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bdnkey-[\w=-]{26}-[\w=-]{52}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["dnkey-"]) },
+            Gate::token(&["dnkey-"], 1),
             Samples {
                 matches: &["dnkey-EXAMPLE0example1EXAMPLE2ex-EXAMPLE0example1EXAMPLE2example3EXAMPLE4example5EXAM"],
                 ignores: &[
@@ -1492,7 +1489,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bv1\.0-[0-9a-f]{24}-[0-9a-f]{146}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["v1.0-"]) },
+        Gate::token(&["v1.0-"], 1),
         Samples {
             matches: &["v1.0-0123456789abcdef01234567-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef01"],
             ignores: &[
@@ -1509,7 +1506,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bHRKU-AA[\w-]{58}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["HRKU-AA"]) },
+            Gate::token(&["HRKU-AA"], 1),
             Samples {
                 matches: &["HEROKU_API_KEY=HRKU-AAEXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAM"],
                 ignores: &[
@@ -1525,7 +1522,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["A3-"]) },
+        Gate::token(&["A3-"], 1),
         Samples {
             matches: &[
                 "A3-EXAMP0-EXAMPLE0123-EXAM1-EXAM2-EXAM3",
@@ -1546,7 +1543,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bops_eyJ[A-Za-z0-9+/]{250,}={0,3}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["eyJ"]).lead(4) },
+            Gate::token(&["ops_eyJ"], 1),
             Samples {
                 matches: &["OP_SERVICE_ACCOUNT_TOKEN=ops_eyJEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2"],
                 ignores: &[
@@ -1563,7 +1560,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bFLWSECK(?:_TEST)?-[0-9a-hA-H]{32}-X\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["FLWSECK"]) },
+        Gate::token(&["FLWSECK"], 1),
         Samples {
             matches: &["FLWSECK-0123456789abcdef0123456789abcdef-X", "FLWSECK_TEST-0123456789abcdef0123456789abcdef-X"],
             ignores: &[
@@ -1578,7 +1575,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bFLWSECK_TEST-?[0-9a-hA-H]{12}\b",
         0.9,
-        Gate { min_digits: 1, ..Gate::anchors(&["FLWSECK"]) },
+        Gate::token(&["FLWSECK"], 1),
         Samples {
             matches: &["FLWSECK_TEST0123456789ab", "FLWSECK_TEST-0123456789ab"],
             ignores: &[
@@ -1611,7 +1608,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bshippo_(?:live|test)_[0-9a-fA-F]{40}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["shippo_"]) },
+        Gate::token(&["shippo_"], 1),
         Samples {
             matches: &["ShippoToken shippo_live_0123456789abcdef0123456789abcdef01234567"],
             ignores: &[
@@ -1628,7 +1625,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bduffel_(?:live|test)_[\w=-]{43}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["duffel_"]) },
+            Gate::token(&["duffel_"], 1),
             Samples {
                 matches: &["duffel_test_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE"],
                 ignores: &[
@@ -1659,7 +1656,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\baccess-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["access-"]) },
+        Gate::token(&["access-"], 1),
         Samples {
             matches: &["access-sandbox-01234567-89ab-cdef-0123-456789abcdef"],
             ignores: &[
@@ -1675,10 +1672,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b(?:live|test)_[0-9a-f]{35}\b",
         0.9,
-        Gate {
-            min_digits: 6,
-            ..Gate::anchors(&["live_", "test_"])
-        },
+        Gate::token(&["live_", "test_"], 6),
         Samples {
             matches: &["test_0123456789abcdef0123456789abcdef012"],
             ignores: &[
@@ -1695,7 +1689,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bx(?:keysib|smtpsib)-[0-9a-f]{64}-[A-Za-z0-9]{16}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["sib-"]).lead(5) },
+        Gate::token(&["xkeysib-", "xsmtpsib-"], 1),
         Samples {
             matches: &["api-key: xkeysib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-EXAMPLE0example1", "xsmtpsib-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-EXAMPLE0example1"],
             ignores: &[
@@ -1710,7 +1704,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpat-(?:na|eu)1-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["pat-na1-", "pat-eu1-"]) },
+        Gate::token(&["pat-na1-", "pat-eu1-"], 1),
         Samples {
             matches: &["Authorization: Bearer pat-na1-01234567-89ab-cdef-0123-456789abcdef"],
             ignores: &[
@@ -1726,10 +1720,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b(?:api|sdk)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         0.9,
-        Gate {
-            min_digits: 4,
-            ..Gate::anchors(&["api-", "sdk-"])
-        },
+        Gate::token(&["api-", "sdk-"], 4),
         Samples {
             matches: &["sdk-01234567-89ab-cdef-0123-456789abcdef"],
             ignores: &[
@@ -1767,7 +1758,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\btfp_[\w.=-]{59}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["tfp_"]) },
+            Gate::token(&["tfp_"], 1),
             Samples {
                 matches: &["tfp_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMP", "token tfp_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMP."],
                 ignores: &[
@@ -1784,7 +1775,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bsm_(?:pat|aat|sat)_[A-Za-z0-9]{16}\b",
         0.95,
-        Gate::anchors(&["sm_"]),
+        Gate::token(&["sm_"], 0),
         Samples {
             matches: &["sm_pat_EXAMPLE0example1", "sm_sat_EXAMPLE0example1"],
             ignores: &[
@@ -1801,7 +1792,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bfio-u-[\w=-]{64}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["fio-u-"]) },
+            Gate::token(&["fio-u-"], 1),
             Samples {
                 matches: &["fio-u-EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-e"],
                 ignores: &[
@@ -1819,7 +1810,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bsl\.(?:u\.)?[\w=-]{135,}",
             0.9,
-            Gate { min_digits: 1, ..Gate::anchors(&["sl."]) },
+            Gate::token(&["sl."], 1),
             Samples {
                 matches: &["Bearer sl.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp", "sl.u.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EX"],
                 ignores: &[
@@ -1835,7 +1826,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\baio_[A-Za-z0-9]{28}\b",
         0.9,
-        Gate::anchors(&["aio_"]),
+        Gate::token(&["aio_"], 0),
         Samples {
             matches: &["ADAFRUIT_IO_KEY=aio_EXAMPLE0example1EXAMPLE2exam"],
             ignores: &[
@@ -1850,7 +1841,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bp8e-[A-Za-z0-9]{32}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["p8e-"]) },
+        Gate::token(&["p8e-"], 1),
         Samples {
             matches: &["p8e-EXAMPLE0example1EXAMPLE2example3"],
             ignores: &[
@@ -1866,10 +1857,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bpat[A-Za-z0-9]{14}\.[0-9a-f]{64}\b",
         0.95,
-        Gate {
-            min_digits: 16,
-            ..Gate::anchors(&["pat"])
-        },
+        Gate::token(&["pat"], 16),
         Samples {
             matches: &["Authorization: Bearer patEXAMPLE0exampl.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1886,7 +1874,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bLTAI[A-Za-z0-9]{20}\b",
             0.9,
-            Gate::anchors(&["LTAI"]),
+            Gate::token(&["LTAI"], 1),
             Samples {
                 matches: &["ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIEXAMPLE0example1EXAM"],
                 ignores: &[
@@ -1917,7 +1905,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bs-s4t2(?:ud|af)-[0-9a-fA-F]{64}\b",
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["s-s4t2"]) },
+        Gate::token(&["s-s4t2"], 1),
         Samples {
             matches: &["s-s4t2ud-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
             ignores: &[
@@ -1971,7 +1959,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bABSK[A-Za-z0-9+/]{109,269}={0,2}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["SK"]).lead(2) },
+            Gate::token(&["ABSK"], 1),
             Samples {
                 matches: &["AWS_BEARER_TOKEN_BEDROCK=ABSKQmVkcm9ja0FQSUtleSEXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example"],
                 ignores: &[
@@ -1990,7 +1978,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/]{20,}={0,2}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t"]) },
+            Gate::token(&["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t"], 1),
             Samples {
                 matches: &["bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/EXAMPLE2EXAMPLE0+example1/"],
                 ignores: &[
@@ -2029,7 +2017,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\by0_[\w-]{40,100}",
             0.9,
-            Gate { min_digits: 1, ..Gate::anchors(&["y0_"]) },
+            Gate::token(&["y0_"], 1),
             Samples {
                 matches: &["Authorization: OAuth y0_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_E"],
                 ignores: &[
@@ -2047,7 +2035,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bt1\.[\w-]+={0,2}\.[\w-]{86}={0,2}",
             0.9,
-            Gate { min_digits: 1, ..Gate::anchors(&["t1."]) },
+            Gate::token(&["t1."], 1),
             Samples {
                 matches: &["Bearer t1.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPL.EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp"],
                 ignores: &[
@@ -2066,7 +2054,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bAQVN[\w-]{35,38}",
             0.9,
-            Gate::anchors(&["AQVN"]),
+            Gate::token(&["AQVN"], 1),
             Samples {
                 matches: &["Api-Key AQVNEXAMPLE0-example1_EXAMPLE0-example1_"],
                 ignores: &[

@@ -105,6 +105,12 @@ fn gates_admit_every_positive_sample() {
                 r.direction,
             )
         }));
+    let prefixes = crate::detect::prefixes::Prefixes::new(
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (crate::detect::ruleset::RuleSet::one(i), &r.gate)),
+    );
     for (i, rule) in rules.iter().enumerate() {
         let direction = rule.direction.unwrap_or_default();
         for sample in rule.samples.matches {
@@ -112,10 +118,19 @@ fn gates_admit_every_positive_sample() {
             assert!(admitted.contains(i), "{} gate rejects {sample:?}", rule.id);
             if rule.gate.scope != Scope::Text {
                 let mut run_admits = false;
-                crate::detect::runs::for_each_run(sample.as_bytes(), rule.gate.scope, 1, |run| {
-                    run_admits |= run.admits(&rule.gate, sample.as_bytes());
-                    true
-                });
+                let min_digits = usize::from(rule.gate.min_digits);
+                crate::detect::runs::for_each_run(
+                    sample.as_bytes(),
+                    rule.gate.scope,
+                    min_digits,
+                    0,
+                    |run| {
+                        let by_prefix = rule.gate.scope != Scope::Token
+                            || prefixes.in_run(sample.as_bytes(), &run).contains(i);
+                        run_admits |= by_prefix && run.admits(&rule.gate, sample.as_bytes());
+                        true
+                    },
+                );
                 assert!(
                     run_admits,
                     "{}: no run of {sample:?} passes the gate",

@@ -556,3 +556,15 @@ fn a_url_password_is_the_only_part_found() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(&text[found[0].start..found[0].end], "Hx7.pQ2-wE9");
 }
+
+#[test]
+fn tmp_debug_admitted() {
+    let d = detector();
+    let mut big = "a".repeat(256 * 1024);
+    big.push_str(" minji.kim@example.com");
+    for text in [big.as_str(), "gpt-4o-mini", "Hi team, quick update on the migration plan. We moved the staging cluster to the new region"] {
+        let adm = d.prefilter.admit(text.as_bytes(), Direction::Request);
+        let ids: Vec<_> = adm.rules.iter().map(|i| d.rules[i].id.to_string()).collect();
+        eprintln!("{} => {:?}", &text[..10], ids);
+    }
+}
