@@ -84,13 +84,19 @@ fn direction_index(direction: Direction) -> usize {
     }
 }
 
-/// Anchor families: literals matched exactly, and literals matched ASCII-case-blind.
+/// Anchor families, one automaton each: literals matched exactly, literals matched
+/// ASCII-case-blind, and the exact literals of rules that need digits (searched only in
+/// leaves with digits, so prose and long letter runs never pay for them).
 const EXACT: usize = 0;
 const FOLDED: usize = 1;
+const EXACT_DIGITS: usize = 2;
+const FAMILIES: [usize; 3] = [EXACT, FOLDED, EXACT_DIGITS];
 
 fn family(gate: &Gate) -> usize {
     if gate.anchors_fold_case {
         FOLDED
+    } else if gate.min_digits > 0 {
+        EXACT_DIGITS
     } else {
         EXACT
     }
@@ -103,7 +109,7 @@ pub(crate) struct Admission {
     pub rules: RuleSet,
     /// Per anchor family: the offsets of the first and the last anchor occurrence that
     /// admitted a rule.
-    anchors: [Option<(usize, usize)>; 2],
+    anchors: [Option<(usize, usize)>; 3],
 }
 
 impl Admission {
@@ -215,14 +221,14 @@ impl Prefilter {
         if want.is_empty() {
             return Admission {
                 rules: admitted,
-                anchors: [None; 2],
+                anchors: [None; 3],
             };
         }
         let families = self.anchors.families_for(want, pairs);
         if families == 0 {
             return Admission {
                 rules: admitted & !self.anchors.rules,
-                anchors: [None; 2],
+                anchors: [None; 3],
             };
         }
         let (found, anchors) = self.anchors.find(text, want, families);
@@ -305,22 +311,22 @@ struct AnchorSet {
     /// Rules that need an anchor.
     rules: RuleSet,
     /// Per family: the automaton, and the rules whose anchors it holds.
-    families: [Option<Anchors>; 2],
-    family_rules: [RuleSet; 2],
-    /// Two bits per byte pair (bit `family`): some anchor of the family starts with the pair
+    families: [Option<Anchors>; 3],
+    family_rules: [RuleSet; 3],
+    /// Four bits per byte pair (bit `family`): some anchor of the family starts with the pair
     /// (in any case, for the folded family).
     pairs: Box<[u64; PAIR_WORDS]>,
     /// Families with a one-byte anchor, which pairs cannot rule out.
     unpaired: u8,
 }
 
-const PAIR_WORDS: usize = (1 << 16) * 2 / 64;
+const PAIR_WORDS: usize = (1 << 16) * 4 / 64;
 
 impl AnchorSet {
     fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> AnchorSet {
-        let mut lists: [Vec<(String, RuleSet)>; 2] = [Vec::new(), Vec::new()];
+        let mut lists: [Vec<(String, RuleSet)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         let mut all = RuleSet::EMPTY;
-        let mut family_rules = [RuleSet::EMPTY; 2];
+        let mut family_rules = [RuleSet::EMPTY; 3];
         let mut pairs = Box::new([0u64; PAIR_WORDS]);
         let mut unpaired = 0;
         for (bit, gate) in rules {
@@ -340,7 +346,7 @@ impl AnchorSet {
                 match anchor.as_bytes() {
                     [a, b, ..] => {
                         for pair in case_variants(*a, *b, family == FOLDED) {
-                            let slot = usize::from(pair) * 2 + family;
+                            let slot = usize::from(pair) * 4 + family;
                             pairs[slot / 64] |= 1 << (slot % 64);
                         }
                     }
@@ -353,10 +359,14 @@ impl AnchorSet {
                 }
             }
         }
-        let [exact, folded] = lists;
+        let [exact, folded, exact_digits] = lists;
         AnchorSet {
             rules: all,
-            families: [Anchors::build(exact), Anchors::build(folded)],
+            families: [
+                Anchors::build(exact),
+                Anchors::build(folded),
+                Anchors::build(exact_digits),
+            ],
             family_rules,
             pairs,
             unpaired,
@@ -366,8 +376,8 @@ impl AnchorSet {
     /// The families (bit per family) with an anchor starting with the pair `a b`.
     #[inline(always)]
     fn pair(&self, a: u8, b: u8) -> u8 {
-        let slot = (usize::from(a) << 8 | usize::from(b)) * 2;
-        ((self.pairs[slot / 64] >> (slot % 64)) & 3) as u8
+        let slot = (usize::from(a) << 8 | usize::from(b)) * 4;
+        ((self.pairs[slot / 64] >> (slot % 64)) & 0xF) as u8
     }
 
     /// The families (bit per family) worth searching for `want`: those holding an anchor of
@@ -375,7 +385,7 @@ impl AnchorSet {
     #[inline(always)]
     fn families_for(&self, want: RuleSet, pairs: Option<u8>) -> u8 {
         let mut families = 0;
-        for family in [EXACT, FOLDED] {
+        for family in FAMILIES {
             if !(want & self.family_rules[family]).is_empty() {
                 families |= 1 << family;
             }
@@ -395,10 +405,10 @@ impl AnchorSet {
         text: &[u8],
         want: RuleSet,
         families: u8,
-    ) -> (RuleSet, [Option<(usize, usize)>; 2]) {
+    ) -> (RuleSet, [Option<(usize, usize)>; 3]) {
         let mut bits = RuleSet::EMPTY;
-        let mut spans = [None; 2];
-        for family in [EXACT, FOLDED] {
+        let mut spans = [None; 3];
+        for family in FAMILIES {
             if families & (1 << family) == 0 {
                 continue;
             }

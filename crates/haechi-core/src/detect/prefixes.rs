@@ -58,13 +58,13 @@ impl Prefixes {
             .fold(RuleSet::EMPTY, |set, (_, rules)| set | *rules)
     }
 
-    /// Rules whose prefix starts the run or follows one of `.-+/=` inside it.
+    /// Rules whose prefix starts the run or follows one of `.-+/=%` inside it.
     pub fn in_run(&self, text: &[u8], run: &Run) -> RuleSet {
         let body = &text[run.start..run.end];
         let after_separator = body
             .iter()
             .enumerate()
-            .filter(|(_, b)| matches!(b, b'.' | b'-' | b'+' | b'/' | b'='))
+            .filter(|(_, b)| matches!(b, b'.' | b'-' | b'+' | b'/' | b'=' | b'%'))
             .map(|(i, _)| run.start + i + 1);
         std::iter::once(run.start)
             .chain(after_separator)

@@ -25,7 +25,7 @@ static CLASS: [u8; 256] = {
         } else if c.is_ascii_lowercase() {
             m |= ALNUM | TOKEN;
         }
-        if matches!(c, b'_' | b'-' | b'.' | b'+' | b'/' | b'=') {
+        if matches!(c, b'_' | b'-' | b'.' | b'+' | b'/' | b'=' | b'%') {
             m |= TOKEN;
         }
         if c == b' ' {

@@ -62,8 +62,9 @@ pub enum Scope {
     /// Runs of `[A-Z0-9 ]`: grouped print formats written in capitals (a lower-case letter
     /// ends the run, so prose does not make long runs).
     UpperSpaced,
-    /// Runs of `[A-Za-z0-9_.+/=-]`: prefixed tokens (base64 bodies included). The rule's
-    /// anchors are the prefixes; one must start the run or follow one of `.-+/=` in it (the
+    /// Runs of `[A-Za-z0-9_.+/=%-]`: prefixed tokens (base64 and URL-escaped bodies included).
+    /// The rule's anchors are the prefixes; one must start the run or follow one of `.-+/=%`
+    /// in it (the
     /// places a `\b` before the prefix can hold), which a table lookup checks before any
     /// pattern runs.
     Token,

@@ -1740,7 +1740,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bA{21}[A-Za-z0-9%]{80,110}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["%2B", "%2F", "%3D"]).lead(128) },
+            Gate::token(&["AAAAAAAAAAAAAAAAAAAAA"], 1),
             Samples {
                 matches: &["Bearer AAAAAAAAAAAAAAAAAAAAAEXAMPLE0example1%2BEXAMPLE2example3%2FEXAMPLE4example5%3DEXAMPLE6example7EXAMPLE8example9"],
                 ignores: &[
@@ -1921,7 +1921,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b",
         0.95,
-        Gate::anchors(&["_mmk"]).lead(36),
+        Gate { min_digits: 1, ..Gate::anchors(&["_mmk"]).lead(36) },
         Samples {
             matches: &["MAXMIND_LICENSE_KEY=EXAMPL_EXAMPLE0example1EXAMPLE2examp_mmk"],
             ignores: &[
