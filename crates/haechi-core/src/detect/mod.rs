@@ -437,7 +437,15 @@ impl Detector {
             }
             let min_digits = if scope == Scope::Token {
                 // A bound is enough; the token rules are too many to look at one by one.
-                usize::from((mask & self.digitless).is_empty())
+                match (
+                    (mask & self.digitless).is_empty(),
+                    (mask & !self.digitless).is_empty(),
+                ) {
+                    (true, _) => 1,
+                    // Digitless rules alone (a leaf without digits): no digit runs to find.
+                    (false, true) => usize::MAX,
+                    (false, false) => 0,
+                }
             } else {
                 mask.iter()
                     .filter_map(|i| self.rules[i].gate.as_ref())

@@ -85,18 +85,19 @@ fn direction_index(direction: Direction) -> usize {
 }
 
 /// Anchor families, one automaton each: literals matched exactly, literals matched
-/// ASCII-case-blind, and the exact literals of rules that need digits (searched only in
-/// leaves with digits, so prose and long letter runs never pay for them).
+/// ASCII-case-blind, and the exact literals of rules that also need digits or a `:`/`=`
+/// (searched only in leaves that have them, so prose and long letter runs never pay for
+/// them).
 const EXACT: usize = 0;
 const FOLDED: usize = 1;
-const EXACT_DIGITS: usize = 2;
-const FAMILIES: [usize; 3] = [EXACT, FOLDED, EXACT_DIGITS];
+const EXACT_GATED: usize = 2;
+const FAMILIES: [usize; 3] = [EXACT, FOLDED, EXACT_GATED];
 
 fn family(gate: &Gate) -> usize {
     if gate.anchors_fold_case {
         FOLDED
-    } else if gate.min_digits > 0 {
-        EXACT_DIGITS
+    } else if gate.min_digits > 0 || gate.needs_assign {
+        EXACT_GATED
     } else {
         EXACT
     }
@@ -359,13 +360,13 @@ impl AnchorSet {
                 }
             }
         }
-        let [exact, folded, exact_digits] = lists;
+        let [exact, folded, exact_gated] = lists;
         AnchorSet {
             rules: all,
             families: [
                 Anchors::build(exact),
                 Anchors::build(folded),
-                Anchors::build(exact_digits),
+                Anchors::build(exact_gated),
             ],
             family_rules,
             pairs,

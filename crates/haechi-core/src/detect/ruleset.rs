@@ -34,17 +34,35 @@ impl RuleSet {
     }
 
     /// The members, lowest first.
-    pub fn iter(self) -> impl Iterator<Item = usize> {
-        self.0.into_iter().enumerate().flat_map(|(w, mut word)| {
-            std::iter::from_fn(move || {
-                if word == 0 {
-                    return None;
-                }
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                Some(w * 64 + bit)
-            })
-        })
+    pub fn iter(self) -> Members {
+        Members {
+            words: self.0,
+            word: 0,
+        }
+    }
+}
+
+/// The members of a [`RuleSet`], lowest first.
+pub(crate) struct Members {
+    words: [u64; WORDS],
+    word: usize,
+}
+
+impl Iterator for Members {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.word < WORDS {
+            let bits = &mut self.words[self.word];
+            if *bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                return Some(self.word * 64 + bit);
+            }
+            self.word += 1;
+        }
+        None
     }
 }
 

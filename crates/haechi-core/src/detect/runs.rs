@@ -155,10 +155,11 @@ fn next_digit(text: &[u8], from: usize) -> Option<usize> {
     text[i..].iter().position(u8::is_ascii_digit).map(|p| i + p)
 }
 
-/// Calls `each` for every run of `scope`'s alphabet that holds at least `min_digits` digits,
-/// until it returns false. Runs are found from their digits: skip to the next digit, then
-/// widen to the run around it. Token runs with `min_digits` 0 are also found from their `_`
-/// and `-` (every digitless prefixed format has one), after the runs that hold digits.
+/// Calls `each` for every run of `scope`'s alphabet that holds at least `min_digits` digits
+/// and `min_len` bytes, until it returns false. Runs are found from their digits: skip to the
+/// next digit, then widen to the run around it. Token runs with `min_digits` 0 are also found
+/// from their `_` and `-` (every digitless prefixed format has one), after the runs that hold
+/// digits; `min_digits` `usize::MAX` asks for those alone.
 pub(crate) fn for_each_run(
     text: &[u8],
     scope: Scope,
@@ -172,7 +173,9 @@ pub(crate) fn for_each_run(
     }
     let inside = |b: u8| CLASS[usize::from(b)] & want != 0;
     let mut from = 0;
-    while let Some(first_digit) = next_digit(text, from) {
+    // `usize::MAX`: only runs without digits are wanted (see below).
+    let digit_runs = min_digits != usize::MAX;
+    while let Some(first_digit) = digit_runs.then(|| next_digit(text, from)).flatten() {
         let (start, end) = extent(text, from, first_digit, inside);
         // A digit is inside every alphabet, so the run is never empty.
         from = end.max(first_digit + 1);
@@ -184,7 +187,7 @@ pub(crate) fn for_each_run(
             return;
         }
     }
-    if scope != Scope::Token || min_digits > 0 {
+    if scope != Scope::Token || (min_digits > 0 && digit_runs) {
         return;
     }
     let mut from = 0;

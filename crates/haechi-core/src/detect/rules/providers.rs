@@ -1127,7 +1127,7 @@ pub(super) const RULES: &[Rule] = &[
         "secret",
         r"\bhttps?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,}",
         0.95,
-        Gate::anchors(&["://"]).lead(5),
+        Gate { needs_assign: true, ..Gate::anchors(&["://"]).lead(5) },
         Samples {
             matches: &[
                 "https://hooks.slack.com/services/TEXAMPLE0/BEXAMPLE1/EXAMPLE0example1EXAMPLE2",
@@ -1147,7 +1147,7 @@ pub(super) const RULES: &[Rule] = &[
             "secret",
             r"\bhttps://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v[0-9]{1,2}/)?webhooks/[0-9]{17,20}/[\w-]{60,68}",
             0.95,
-            Gate { min_digits: 1, ..Gate::anchors(&["://"]).lead(5) },
+            Gate { min_digits: 1, needs_assign: true, ..Gate::anchors(&["://"]).lead(5) },
             Samples {
                 matches: &[
                     "https://discord.com/api/webhooks/123456789012345678/EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-example1_EXAMPLE0-examp",
@@ -1172,7 +1172,7 @@ pub(super) const RULES: &[Rule] = &[
             r"[0-9a-f]{32}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
         ),
         0.95,
-        Gate { min_digits: 1, ..Gate::anchors(&["://"]).lead(5) },
+        Gate { min_digits: 1, needs_assign: true, ..Gate::anchors(&["://"]).lead(5) },
         Samples {
             matches: &[
                 "https://example.webhook.office.com/webhookb2/01234567-89ab-cdef-0123-456789abcdef@fedcba98-7654-3210-fedc-ba9876543210/IncomingWebhook/0123456789abcdef0123456789abcdef/00112233-4455-6677-8899-aabbccddeeff",

@@ -323,7 +323,10 @@ pub(super) const RULES: &[Rule] = &[
         check: Check::Valid(url_password_value),
         emit: Emit::UrlPassword,
         // The longest scheme before its `://`.
-        gate: Gate::anchors(&["://"]).lead(20),
+        gate: Gate {
+            needs_assign: true,
+            ..Gate::anchors(&["://"]).lead(20)
+        },
         samples: Samples {
             matches: &[
                 "DATABASE_URL=postgres://app:Zq81fLw0PxT4@db.internal:5432/app",
