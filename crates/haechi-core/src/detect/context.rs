@@ -162,31 +162,31 @@ fn kind_word_near(text: &[u8], start: usize, end: usize, words: &[&str]) -> bool
 /// `order 4242…`, `Order id 0109…`, `invoice no. 4111…`, `주문번호 0101…`.
 fn labelled_as_other_id(text: &[u8], start: usize) -> bool {
     let before = lowered(text, start.saturating_sub(LABEL_REACH), start);
-    let mut rest: &[u8] = &before;
-    let trim = |s: &[u8]| -> usize {
-        s.iter()
-            .rev()
-            .take_while(|&&b| b.is_ascii_whitespace() || b":.#=-()[]".contains(&b))
-            .count()
+    let (word, rest) = last_word(&before);
+    let word = match LABEL_TAILS.contains(&word) {
+        // `order id`, `invoice no.`: the label is the word before the tail.
+        true => last_word(rest).0,
+        false => word,
     };
-    rest = &rest[..rest.len() - trim(rest)];
-    // One optional tail word (`id`, `no`, `number`, `#`).
-    for tail in LABEL_TAILS {
-        if rest.ends_with(tail.as_bytes()) && !continues_word(rest, rest.len() - tail.len()) {
-            rest = &rest[..rest.len() - tail.len()];
-            rest = &rest[..rest.len() - trim(rest)];
-            break;
-        }
-    }
-    OTHER_ID_LABELS.iter().any(|label| {
-        rest.ends_with(label.as_bytes()) && !continues_word(rest, rest.len() - label.len())
-    })
+    OTHER_ID_LABELS.contains(&word)
 }
 
-/// Whether an ASCII letter sits right before `at` (the label would be the tail of a longer
-/// word, like `border` for `order`).
-fn continues_word(text: &[u8], at: usize) -> bool {
-    at > 0 && text[at - 1].is_ascii_alphabetic()
+/// The last word of `text` (after trimming blanks and `:.#=-()[]`) and what precedes it.
+/// A word is a run of anything else, so `주문번호` and `#` are words too.
+fn last_word(text: &[u8]) -> (&str, &[u8]) {
+    let is_gap = |b: &u8| b.is_ascii_whitespace() || b":.=-()[]".contains(b);
+    let trimmed = &text[..text.len() - text.iter().rev().take_while(|b| is_gap(b)).count()];
+    // `#` ends a word on its own (`order #5555…`, `no#`).
+    if trimmed.last() == Some(&b'#') {
+        return ("#", &trimmed[..trimmed.len() - 1]);
+    }
+    let len = trimmed
+        .iter()
+        .rev()
+        .take_while(|b| !is_gap(b) && **b != b'#')
+        .count();
+    let (rest, word) = trimmed.split_at(trimmed.len() - len);
+    (std::str::from_utf8(word).unwrap_or(""), rest)
 }
 
 /// A phone-shaped match, unless it is labelled as another identifier with no phone word near.

@@ -11,7 +11,7 @@ use super::runs::Run;
 const PAIR_WORDS: usize = (1 << 16) / 64;
 
 pub(crate) struct Prefixes {
-    /// Each prefix and the rules it introduces.
+    /// Each prefix and the rules it introduces, sorted by their first two bytes.
     entries: Vec<(&'static [u8], RuleSet)>,
     /// Bit per byte pair: some prefix starts with it.
     pairs: Box<[u64; PAIR_WORDS]>,
@@ -29,16 +29,18 @@ impl Prefixes {
         for (rule, gate) in rules.filter(|(_, g)| g.scope == Scope::Token) {
             for prefix in gate.anchors.iter().map(|p| p.as_bytes()) {
                 // The table test keeps every prefix at two bytes or more.
-                if let [a, b, ..] = prefix {
-                    let slot = pair(*a, *b);
-                    pairs[slot / 64] |= 1 << (slot % 64);
-                }
+                let [a, b, ..] = prefix else {
+                    continue;
+                };
+                let slot = pair(*a, *b);
+                pairs[slot / 64] |= 1 << (slot % 64);
                 match entries.iter_mut().find(|(p, _)| *p == prefix) {
                     Some((_, set)) => *set |= rule,
                     None => entries.push((prefix, rule)),
                 }
             }
         }
+        entries.sort_by_key(|(p, _)| pair(p[0], p[1]));
         Prefixes { entries, pairs }
     }
 
@@ -52,8 +54,12 @@ impl Prefixes {
         if self.pairs[slot / 64] & (1 << (slot % 64)) == 0 {
             return RuleSet::EMPTY;
         }
-        self.entries
+        let first = self
+            .entries
+            .partition_point(|(p, _)| pair(p[0], p[1]) < slot);
+        self.entries[first..]
             .iter()
+            .take_while(|(p, _)| pair(p[0], p[1]) == slot)
             .filter(|(prefix, _)| rest.starts_with(prefix))
             .fold(RuleSet::EMPTY, |set, (_, rules)| set | *rules)
     }

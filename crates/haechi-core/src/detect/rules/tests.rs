@@ -82,6 +82,12 @@ fn table_is_consistent() {
         assert!((0.0..=1.0).contains(&rule.confidence), "{}", rule.id);
         for anchor in rule.gate.anchors {
             assert!(!anchor.is_empty(), "{}: empty anchor", rule.id);
+            // The prefix table looks prefixes up by their first two bytes.
+            assert!(
+                rule.gate.scope != Scope::Token || anchor.len() >= 2,
+                "{}: a token prefix needs two bytes or more",
+                rule.id
+            );
         }
     }
     for ty in BUILTIN_TYPES {

@@ -556,18 +556,3 @@ fn a_url_password_is_the_only_part_found() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(&text[found[0].start..found[0].end], "Hx7.pQ2-wE9");
 }
-
-#[test]
-fn tmp_debug_admitted() {
-    let d = detector();
-    for (i, r) in d.rules.iter().enumerate().take(d.builtins) {
-        if let Some(g) = &r.gate {
-            if g.scope == rules::Scope::Text && !g.anchors.is_empty() {
-                eprintln!(
-                    "LIT {} {:?} fold={} digits={}",
-                    i, g.anchors, g.anchors_fold_case, g.min_digits
-                );
-            }
-        }
-    }
-}
