@@ -9,8 +9,9 @@
 //! fixed-shape patterns.
 //!
 //! Order matters: on an exact tie (same start, same length) the earlier rule wins, so a
-//! stricter sibling comes first (Anthropic before OpenAI). The order follows the reference; a
-//! rule we added sits right after the rule it extends.
+//! stricter sibling comes first (Anthropic before OpenAI, the provider formats before the
+//! generic credential rules). The order follows the reference; a rule we added sits right
+//! before the broader rule it refines.
 
 mod injection;
 mod pii;
@@ -254,8 +255,8 @@ impl Rule {
 pub fn builtin() -> impl Iterator<Item = &'static Rule> {
     pii::HEAD
         .iter()
-        .chain(secrets::RULES)
         .chain(providers::RULES)
+        .chain(secrets::RULES)
         .chain(pii::TAIL)
         .chain(injection::RULES)
 }

@@ -4,18 +4,18 @@
 //! and the samples are ours. Every sample is a low-entropy fabrication padded to the
 //! provider's shape (`EXAMPLE0EXAMPLE1…`, `0123456789abcdef…`) — never a live credential.
 //!
-//! Ties: these rules come after `secrets::RULES`, so where an older, broader rule matches the
-//! very same span (OpenRouter `sk-or-v1-…` and OpenAI `sk-…`, Anthropic admin `sk-ant-admin01-…`
-//! and `sk-ant-…`) the broader id is reported. Both are hard-block secrets, so the verdict is
-//! the same; only the id differs.
+//! Ties: these rules come before `secrets::RULES`, so where a broader rule matches the very
+//! same span (OpenAI `sk-…` over OpenRouter `sk-or-v1-…`, `sk-ant-…` over an Anthropic admin
+//! key, `key = value` over a prefixed value) the provider's own id is reported.
 //!
-//! Gates. The prefilter looks for every anchor of the table in one literal automaton, so
-//! each new literal costs every leaf a little; where a literal of an older rule already lies
-//! in every match it is reused (`sk_` in `gsk_`, `sk-` in `sk-or-v1-`, `xox`, `eyJ`, `://`,
-//! `SK` in `ABSK`). Formats made only of `[A-Za-z0-9]` with digits run scoped to alphanumeric
-//! runs instead and need no literal at all. `min_digits` says that a leaf without digits
-//! cannot hold the format: the prefix holds one, or the body is hex, a UUID or long enough
-//! that a generated value always does (it is left out where a real value could lack one).
+//! Gates. Most formats are token rules ([`Gate::token`]): their prefixes are looked up in a
+//! table at the start of each long enough token run, so a hundred formats add no literal
+//! automaton pass. `min_digits` says that a leaf without digits cannot hold the format (the
+//! prefix holds one, or the body is hex, a UUID or long enough that a generated value always
+//! does); the few formats whose body may hold no digit (`hf_`, GitLab's) are found from the
+//! `_` or `-` of their prefix. Formats without a usable prefix keep an anchor literal
+//! (Terraform's `.atlasv1.`, Mailchimp's `-us`, Telegram's `:A`, the webhooks' `://`) or run
+//! over alphanumeric runs.
 //!
 //! Public-by-design values are deliberately absent: Stripe / Lob publishable keys, Mapbox
 //! `pk.`, Mailgun `pubkey-`, Flutterwave `FLWPUBK`, Supabase `sb_publishable_`, the New Relic
@@ -146,7 +146,7 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Groq: `gsk_` and 52 alphanumerics. Anchored on the `sk_` it holds one byte in.
+    // Groq: `gsk_` and 52 alphanumerics.
     secret(
         "secret-groq",
         "secret",
@@ -206,9 +206,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // OpenRouter: `sk-or-v1-` and 64 hex, anchored on `sk-`. `openai-api-key` (`sk-…`)
-    // matches the same span and, coming first, wins the tie; this id names the provider when
-    // that rule is disabled.
+    // OpenRouter: `sk-or-v1-` and 64 hex (`openai-api-key` matches the same span; this id,
+    // coming first, is the one reported).
     secret(
         "secret-openrouter",
         "secret",
@@ -238,8 +237,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Anthropic Admin API key: `sk-ant-admin01-`, 93 URL-safe characters, `AA`; anchored on
-    // `sk-`. `anthropic-api-key` (`sk-ant-…`) matches the same span first; see the module note.
+    // Anthropic Admin API key: `sk-ant-admin01-`, 93 URL-safe characters, `AA` (reported
+    // under this id rather than `anthropic-api-key`).
     Rule {
         after: Some(after_not_word_minus),
         ..secret(
@@ -685,8 +684,7 @@ pub(super) const RULES: &[Rule] = &[
             },
         )
     },
-    // Grafana API key (legacy): base64 JSON starting `{"k":"`, i.e. `eyJrIjoi`; anchored on
-    // the `eyJ` that `jwt` already looks for.
+    // Grafana API key (legacy): base64 JSON starting `{"k":"`, i.e. `eyJrIjoi`.
     Rule {
         after: Some(after_not_base64),
         ..secret(
@@ -1236,8 +1234,7 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Mapbox secret token: `sk.` and a JWT-like body (`pk.` tokens are public); anchored on
-    // `eyJ`, three bytes in.
+    // Mapbox secret token: `sk.` and a JWT-like body (`pk.` tokens are public).
     Rule {
         after: Some(after_not_word_minus),
         ..secret(
@@ -1534,8 +1531,7 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // 1Password service account token: `ops_` and base64 JSON of at least 250 characters;
-    // anchored on `eyJ`, four bytes in.
+    // 1Password service account token: `ops_` and base64 JSON of at least 250 characters.
     Rule {
         after: Some(after_not_base64),
         ..secret(
@@ -1729,9 +1725,8 @@ pub(super) const RULES: &[Rule] = &[
             ],
         },
     ),
-    // Twitter / X app-only bearer token: 21 `A`s and a URL-encoded body. It is anchored on
-    // its `%` escapes (the first one lies at most 128 bytes in), not on the run of `A`s that
-    // zero-filled base64 is full of.
+    // Twitter / X app-only bearer token: 21 `A`s and a URL-encoded body. The check wants a `%`
+    // escape and varied characters, so zero-filled base64 (a run of `A`s) is not one.
     Rule {
         after: Some(after_not_alnum_percent),
         check: Check::Valid(twitter_bearer),
@@ -1949,8 +1944,7 @@ pub(super) const RULES: &[Rule] = &[
             },
         )
     },
-    // Amazon Bedrock long-term API key: `ABSK` and 109–269 base64 characters; anchored on the
-    // `SK` of `twilio-sid`, two bytes in.
+    // Amazon Bedrock long-term API key: `ABSK` and 109–269 base64 characters.
     Rule {
         after: Some(after_not_base64),
         check: Check::Valid(not_filler),
