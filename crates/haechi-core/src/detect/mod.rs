@@ -432,7 +432,9 @@ impl Detector {
         }
         for scope in RUN_SCOPES {
             let mask = admitted & self.by_scope[scope_slot(scope)];
-            if mask.is_empty() {
+            let min_len = self.shortest_in_scope[scope_slot(scope)];
+            // A leaf shorter than every match of the scope's rules holds none.
+            if mask.is_empty() || scan.len() < min_len {
                 continue;
             }
             let min_digits = if scope == Scope::Token {
@@ -453,7 +455,6 @@ impl Detector {
                     .min()
                     .unwrap_or(0)
             };
-            let min_len = self.shortest_in_scope[scope_slot(scope)];
             let mut go_on = true;
             runs::for_each_run(scan, scope, min_digits, min_len, |run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
