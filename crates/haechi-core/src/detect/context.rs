@@ -105,7 +105,7 @@ const CARD_WORDS: &[&str] = &[
 const BEARER_WORDS: &[&str] = &["authorization", "auth", "-h ", "header", "token"];
 
 /// Qualifiers that make a `…token` key name something other than a credential: pagination
-/// cursors (`nextToken`, `page_token`), request ids and counters (`max_tokens`).
+/// and resume cursors (`nextToken`, `page_token`), idempotency keys, counters (`max_token`).
 const NON_SECRET_TOKEN_QUALIFIERS: &[&str] = &[
     "next",
     "page",
@@ -115,9 +115,7 @@ const NON_SECRET_TOKEN_QUALIFIERS: &[&str] = &[
     "sync",
     "max",
     "idempotency",
-    "request",
     "resume",
-    "start",
 ];
 
 /// Whether the name a `key = value` match begins in (`nextToken`, `page_token`) is qualified
