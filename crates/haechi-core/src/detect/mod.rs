@@ -188,20 +188,15 @@ impl Detector {
         );
         let builtins = rules.len();
         let mut by_scope = [RuleSet::EMPTY; 5];
-        for (i, rule) in rules.iter().enumerate() {
-            if let Some(gate) = &rule.gate {
-                by_scope[scope_slot(gate.scope)] |= RuleSet::one(i);
-            }
-        }
         let mut digitless = RuleSet::EMPTY;
         let mut shortest_in_scope = [usize::MAX; 5];
         for (i, rule) in rules.iter().enumerate() {
-            if let Some(gate) = &rule.gate {
-                if gate.min_digits == 0 {
-                    digitless |= RuleSet::one(i);
-                }
-                let slot = &mut shortest_in_scope[scope_slot(gate.scope)];
-                *slot = (*slot).min(rule.min_len);
+            let Some(gate) = &rule.gate else { continue };
+            let slot = scope_slot(gate.scope);
+            by_scope[slot] |= RuleSet::one(i);
+            shortest_in_scope[slot] = shortest_in_scope[slot].min(rule.min_len);
+            if gate.min_digits == 0 {
+                digitless |= RuleSet::one(i);
             }
         }
         let run_masks = RunMasks::new(
@@ -437,26 +432,21 @@ impl Detector {
             if mask.is_empty() || scan.len() < min_len {
                 continue;
             }
-            let min_digits = if scope == Scope::Token {
-                // A bound is enough; the token rules are too many to look at one by one.
-                match (
-                    (mask & self.digitless).is_empty(),
-                    (mask & !self.digitless).is_empty(),
-                ) {
-                    (true, _) => 1,
-                    // Digitless rules alone (a leaf without digits): no digit runs to find.
-                    (false, true) => usize::MAX,
-                    (false, false) => 0,
-                }
+            // Token rules are too many to look at one by one: which kinds of run they need is
+            // enough (runs holding digits, and for digitless formats runs without).
+            let (min_digits, digitless_runs) = if scope == Scope::Token {
+                let digitful = !(mask & !self.digitless).is_empty();
+                (digitful.then_some(1), !(mask & self.digitless).is_empty())
             } else {
-                mask.iter()
+                let min = mask
+                    .iter()
                     .filter_map(|i| self.rules[i].gate.as_ref())
                     .map(|g| usize::from(g.min_digits))
                     .min()
-                    .unwrap_or(0)
+                    .unwrap_or(0);
+                (Some(min), false)
             };
-            let mut go_on = true;
-            runs::for_each_run(scan, scope, min_digits, min_len, |run| {
+            let mut visit = |run: runs::Run| {
                 // One byte past the run (a non-alphabet byte) is in view for `\b`.
                 let window = run.start..(run.end + 1).min(scan.len());
                 let mut here = mask & self.run_masks.admit(&run);
@@ -471,13 +461,16 @@ impl Detector {
                             hit(i, s, e)
                         })
                     {
-                        go_on = false;
                         return false;
                     }
                 }
                 true
-            });
-            if !go_on {
+            };
+            let finished = min_digits
+                .is_none_or(|d| runs::for_each_run(scan, scope, d, min_len, &mut visit))
+                && (!digitless_runs
+                    || runs::for_each_digitless_token_run(scan, min_len, &mut visit));
+            if !finished {
                 return;
             }
         }

@@ -91,7 +91,10 @@ fn direction_index(direction: Direction) -> usize {
 const EXACT: usize = 0;
 const FOLDED: usize = 1;
 const EXACT_GATED: usize = 2;
-const FAMILIES: [usize; 3] = [EXACT, FOLDED, EXACT_GATED];
+const FAMILIES: [usize; FAMILY_COUNT] = [EXACT, FOLDED, EXACT_GATED];
+const FAMILY_COUNT: usize = 3;
+/// Bits per byte pair in `AnchorSet::pairs`: one per family, rounded up to divide 64.
+const PAIR_BITS: usize = 4;
 
 fn family(gate: &Gate) -> usize {
     if gate.anchors_fold_case {
@@ -106,11 +109,11 @@ fn family(gate: &Gate) -> usize {
 /// What the prefilter found out about one leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Admission {
-    /// Bit `i`: built-in rule `i` may match somewhere in the leaf.
+    /// The built-in rules that may match somewhere in the leaf.
     pub rules: RuleSet,
     /// Per anchor family: the offsets of the first and the last anchor occurrence that
     /// admitted a rule.
-    anchors: [Option<(usize, usize)>; 3],
+    anchors: [Option<(usize, usize)>; FAMILY_COUNT],
 }
 
 impl Admission {
@@ -129,7 +132,7 @@ impl Admission {
     }
 }
 
-/// Rule masks indexed by leaf facts. Rule `i` of the table owns bit `i`.
+/// Rule sets indexed by leaf facts.
 pub(crate) struct Prefilter {
     /// Rules that run in each direction (`direction_index`).
     by_direction: [RuleSet; 2],
@@ -222,14 +225,14 @@ impl Prefilter {
         if want.is_empty() {
             return Admission {
                 rules: admitted,
-                anchors: [None; 3],
+                anchors: [None; FAMILY_COUNT],
             };
         }
         let families = self.anchors.families_for(want, pairs);
         if families == 0 {
             return Admission {
                 rules: admitted & !self.anchors.rules,
-                anchors: [None; 3],
+                anchors: [None; FAMILY_COUNT],
             };
         }
         let (found, anchors) = self.anchors.find(text, want, families);
@@ -312,22 +315,22 @@ struct AnchorSet {
     /// Rules that need an anchor.
     rules: RuleSet,
     /// Per family: the automaton, and the rules whose anchors it holds.
-    families: [Option<Anchors>; 3],
-    family_rules: [RuleSet; 3],
-    /// Four bits per byte pair (bit `family`): some anchor of the family starts with the pair
+    families: [Option<Anchors>; FAMILY_COUNT],
+    family_rules: [RuleSet; FAMILY_COUNT],
+    /// `PAIR_BITS` per byte pair (bit `family`): some anchor of the family starts with the pair
     /// (in any case, for the folded family).
     pairs: Box<[u64; PAIR_WORDS]>,
     /// Families with a one-byte anchor, which pairs cannot rule out.
     unpaired: u8,
 }
 
-const PAIR_WORDS: usize = (1 << 16) * 4 / 64;
+const PAIR_WORDS: usize = (1 << 16) * PAIR_BITS / 64;
 
 impl AnchorSet {
     fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> AnchorSet {
-        let mut lists: [Vec<(String, RuleSet)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut lists: [Vec<(String, RuleSet)>; FAMILY_COUNT] = Default::default();
         let mut all = RuleSet::EMPTY;
-        let mut family_rules = [RuleSet::EMPTY; 3];
+        let mut family_rules = [RuleSet::EMPTY; FAMILY_COUNT];
         let mut pairs = Box::new([0u64; PAIR_WORDS]);
         let mut unpaired = 0;
         for (bit, gate) in rules {
@@ -347,7 +350,7 @@ impl AnchorSet {
                 match anchor.as_bytes() {
                     [a, b, ..] => {
                         for pair in case_variants(*a, *b, family == FOLDED) {
-                            let slot = usize::from(pair) * 4 + family;
+                            let slot = usize::from(pair) * PAIR_BITS + family;
                             pairs[slot / 64] |= 1 << (slot % 64);
                         }
                     }
@@ -377,8 +380,8 @@ impl AnchorSet {
     /// The families (bit per family) with an anchor starting with the pair `a b`.
     #[inline(always)]
     fn pair(&self, a: u8, b: u8) -> u8 {
-        let slot = (usize::from(a) << 8 | usize::from(b)) * 4;
-        ((self.pairs[slot / 64] >> (slot % 64)) & 0xF) as u8
+        let slot = (usize::from(a) << 8 | usize::from(b)) * PAIR_BITS;
+        ((self.pairs[slot / 64] >> (slot % 64)) & ((1 << PAIR_BITS) - 1)) as u8
     }
 
     /// The families (bit per family) worth searching for `want`: those holding an anchor of
@@ -406,9 +409,9 @@ impl AnchorSet {
         text: &[u8],
         want: RuleSet,
         families: u8,
-    ) -> (RuleSet, [Option<(usize, usize)>; 3]) {
+    ) -> (RuleSet, [Option<(usize, usize)>; FAMILY_COUNT]) {
         let mut bits = RuleSet::EMPTY;
-        let mut spans = [None; 3];
+        let mut spans = [None; FAMILY_COUNT];
         for family in FAMILIES {
             if families & (1 << family) == 0 {
                 continue;

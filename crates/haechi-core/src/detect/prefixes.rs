@@ -7,33 +7,27 @@ use super::rules::{Gate, Scope};
 use super::ruleset::RuleSet;
 use super::runs::Run;
 
-/// Words in the byte-pair bitmap (one bit per pair).
-const PAIR_WORDS: usize = (1 << 16) / 64;
-
 pub(crate) struct Prefixes {
     /// Each prefix and the rules it introduces, sorted by their first two bytes.
     entries: Vec<(&'static [u8], RuleSet)>,
-    /// Bit per byte pair: some prefix starts with it.
-    pairs: Box<[u64; PAIR_WORDS]>,
 }
 
-fn pair(a: u8, b: u8) -> usize {
-    usize::from(a) << 8 | usize::from(b)
+fn pair(a: u8, b: u8) -> u16 {
+    u16::from(a) << 8 | u16::from(b)
 }
 
 impl Prefixes {
     /// `rules` yields `(rule, gate)` for each built-in rule; token-scoped ones are taken.
     pub fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> Prefixes {
         let mut entries: Vec<(&'static [u8], RuleSet)> = Vec::new();
-        let mut pairs = Box::new([0u64; PAIR_WORDS]);
         for (rule, gate) in rules.filter(|(_, g)| g.scope == Scope::Token) {
-            for prefix in gate.anchors.iter().map(|p| p.as_bytes()) {
-                // The table test keeps every prefix at two bytes or more.
-                let [a, b, ..] = prefix else {
-                    continue;
-                };
-                let slot = pair(*a, *b);
-                pairs[slot / 64] |= 1 << (slot % 64);
+            // The table test keeps every prefix at two bytes or more.
+            for prefix in gate
+                .anchors
+                .iter()
+                .map(|p| p.as_bytes())
+                .filter(|p| p.len() >= 2)
+            {
                 match entries.iter_mut().find(|(p, _)| *p == prefix) {
                     Some((_, set)) => *set |= rule,
                     None => entries.push((prefix, rule)),
@@ -41,7 +35,7 @@ impl Prefixes {
             }
         }
         entries.sort_by_key(|(p, _)| pair(p[0], p[1]));
-        Prefixes { entries, pairs }
+        Prefixes { entries }
     }
 
     /// Rules with a prefix starting at `at`.
@@ -51,9 +45,6 @@ impl Prefixes {
             return RuleSet::EMPTY;
         };
         let slot = pair(*a, *b);
-        if self.pairs[slot / 64] & (1 << (slot % 64)) == 0 {
-            return RuleSet::EMPTY;
-        }
         let first = self
             .entries
             .partition_point(|(p, _)| pair(p[0], p[1]) < slot);
@@ -64,13 +55,14 @@ impl Prefixes {
             .fold(RuleSet::EMPTY, |set, (_, rules)| set | *rules)
     }
 
-    /// Rules whose prefix starts the run or follows one of `.-+/=%` inside it.
+    /// Rules whose prefix starts the run or follows a non-word byte inside it (`.-+/=%`,
+    /// where a `\b` before the prefix holds).
     pub fn in_run(&self, text: &[u8], run: &Run) -> RuleSet {
         let body = &text[run.start..run.end];
         let after_separator = body
             .iter()
             .enumerate()
-            .filter(|(_, b)| matches!(b, b'.' | b'-' | b'+' | b'/' | b'=' | b'%'))
+            .filter(|(_, b)| !(b.is_ascii_alphanumeric() || **b == b'_'))
             .map(|(i, _)| run.start + i + 1);
         std::iter::once(run.start)
             .chain(after_separator)

@@ -156,26 +156,22 @@ fn next_digit(text: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Calls `each` for every run of `scope`'s alphabet that holds at least `min_digits` digits
-/// and `min_len` bytes, until it returns false. Runs are found from their digits: skip to the
-/// next digit, then widen to the run around it. Token runs with `min_digits` 0 are also found
-/// from their `_` and `-` (every digitless prefixed format has one), after the runs that hold
-/// digits; `min_digits` `usize::MAX` asks for those alone.
+/// and `min_len` bytes, until it returns false (then returns false). Runs are found from their
+/// digits: skip to the next digit, then widen to the run around it.
 pub(crate) fn for_each_run(
     text: &[u8],
     scope: Scope,
     min_digits: usize,
     min_len: usize,
     mut each: impl FnMut(Run) -> bool,
-) {
+) -> bool {
     let want = bit(scope);
     if want == 0 {
-        return;
+        return true;
     }
     let inside = |b: u8| CLASS[usize::from(b)] & want != 0;
     let mut from = 0;
-    // `usize::MAX`: only runs without digits are wanted (see below).
-    let digit_runs = min_digits != usize::MAX;
-    while let Some(first_digit) = digit_runs.then(|| next_digit(text, from)).flatten() {
+    while let Some(first_digit) = next_digit(text, from) {
         let (start, end) = extent(text, from, first_digit, inside);
         // A digit is inside every alphabet, so the run is never empty.
         from = end.max(first_digit + 1);
@@ -184,12 +180,21 @@ pub(crate) fn for_each_run(
         }
         let run = counted(text, start, end);
         if run.digits >= min_digits.max(1) && !each(run) {
-            return;
+            return false;
         }
     }
-    if scope != Scope::Token || (min_digits > 0 && digit_runs) {
-        return;
-    }
+    true
+}
+
+/// Calls `each` for every token run of at least `min_len` bytes that holds no digit (those
+/// [`for_each_run`] never sees), until it returns false (then returns false). Such runs are
+/// found from their `_` and `-`: every digitless prefixed format has one.
+pub(crate) fn for_each_digitless_token_run(
+    text: &[u8],
+    min_len: usize,
+    mut each: impl FnMut(Run) -> bool,
+) -> bool {
+    let inside = |b: u8| CLASS[usize::from(b)] & TOKEN != 0;
     let mut from = 0;
     for sep in memchr::memchr2_iter(b'_', b'-', text) {
         if sep < from {
@@ -202,9 +207,10 @@ pub(crate) fn for_each_run(
         }
         let run = counted(text, start, end);
         if run.digits == 0 && !each(run) {
-            return;
+            return false;
         }
     }
+    true
 }
 
 /// The bounds of the run of `inside` bytes around `seed`, not reaching back before `from`.

@@ -22,15 +22,7 @@
 //! browser key `NRJS-` (it ships inside every page's agent snippet).
 
 use super::secrets::{not_masked, secret};
-use super::{after_not_word_minus, Check, Emit, Gate, Rule, Samples, Scope};
-
-fn prev(text: &[u8], at: usize) -> Option<u8> {
-    at.checked_sub(1).and_then(|i| text.get(i).copied())
-}
-
-fn next(text: &[u8], at: usize) -> Option<u8> {
-    text.get(at).copied()
-}
+use super::{after_not_word_minus, next, prev, Check, Emit, Gate, Rule, Samples, Scope};
 
 fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='

@@ -124,19 +124,18 @@ fn gates_admit_every_positive_sample() {
             assert!(admitted.contains(i), "{} gate rejects {sample:?}", rule.id);
             if rule.gate.scope != Scope::Text {
                 let mut run_admits = false;
+                let text = sample.as_bytes();
+                let mut visit = |run: crate::detect::runs::Run| {
+                    let by_prefix =
+                        rule.gate.scope != Scope::Token || prefixes.in_run(text, &run).contains(i);
+                    run_admits |= by_prefix && run.admits(&rule.gate, text);
+                    true
+                };
                 let min_digits = usize::from(rule.gate.min_digits);
-                crate::detect::runs::for_each_run(
-                    sample.as_bytes(),
-                    rule.gate.scope,
-                    min_digits,
-                    0,
-                    |run| {
-                        let by_prefix = rule.gate.scope != Scope::Token
-                            || prefixes.in_run(sample.as_bytes(), &run).contains(i);
-                        run_admits |= by_prefix && run.admits(&rule.gate, sample.as_bytes());
-                        true
-                    },
-                );
+                crate::detect::runs::for_each_run(text, rule.gate.scope, min_digits, 0, &mut visit);
+                if rule.gate.scope == Scope::Token && min_digits == 0 {
+                    crate::detect::runs::for_each_digitless_token_run(text, 0, &mut visit);
+                }
                 assert!(
                     run_admits,
                     "{}: no run of {sample:?} passes the gate",
