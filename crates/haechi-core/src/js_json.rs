@@ -8,6 +8,7 @@
 //! whitespace, JavaScript string escaping and number rendering.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
@@ -235,19 +236,26 @@ pub fn push_js_number(out: &mut String, value: f64) {
         out.push('-');
     }
     // Rust's `{:e}` prints the shortest digit string that round-trips, as ECMAScript requires;
-    // only the placement of the point and the exponent differ, so re-lay the digits out.
-    let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = match scientific.split_once('e') {
-        Some(parts) => parts,
-        None => (scientific.as_str(), "0"),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    // only the placement of the point and the exponent differ, so re-lay the digits out. Both
+    // texts fit on the stack (at most 17 digits and a three-digit exponent).
+    let mut scientific = StackText::default();
+    if write!(scientific, "{:e}", value.abs()).is_err() {
+        out.push_str("null"); // unreachable: `{:e}` of an f64 fits the buffer
+        return;
+    }
+    let scientific = scientific.as_str();
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
+    let mut digit_bytes = StackText::default();
+    for byte in mantissa.bytes().filter(|byte| *byte != b'.') {
+        digit_bytes.push(byte);
+    }
+    let digits = digit_bytes.as_str();
     let exponent: i64 = exponent.parse().unwrap_or(0);
     let k = digits.len() as i64;
     // ECMAScript's n: the value is 0.d1d2…dk × 10^n.
     let n = exponent + 1;
     if k <= n && n <= 21 {
-        out.push_str(&digits);
+        out.push_str(digits);
         out.extend(std::iter::repeat_n('0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
         let (whole, fraction) = digits.split_at(n as usize);
@@ -257,7 +265,7 @@ pub fn push_js_number(out: &mut String, value: f64) {
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let (first, rest) = digits.split_at(1);
         out.push_str(first);
@@ -267,7 +275,45 @@ pub fn push_js_number(out: &mut String, value: f64) {
         }
         out.push('e');
         out.push(if n - 1 < 0 { '-' } else { '+' });
-        out.push_str(&(n - 1).abs().to_string());
+        out.push_str(itoa::Buffer::new().format((n - 1).unsigned_abs()));
+    }
+}
+
+/// A short ASCII text kept on the stack (number formatting without allocating).
+struct StackText {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let end = self.len + text.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

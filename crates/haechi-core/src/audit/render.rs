@@ -13,14 +13,80 @@ use serde_json::Value;
 
 /// A borrowed JSON value of the shapes events use.
 enum Field<'a> {
+    /// A member left out of its object (an optional summary count).
+    Absent,
     Null,
     Str(&'a str),
     Bool(bool),
     Count(u64),
     Float(f64),
     Array(Vec<Field<'a>>),
+    /// An object whose keys are known in advance: one value per key of the layout.
+    Fixed(&'static Layout, Vec<Field<'a>>),
+    /// An object with keys from data (counts by type or action).
     Object(Vec<(&'a str, Field<'a>)>),
 }
+
+/// The keys of an event object in the reference's insertion order, and the order canonical
+/// JSON sorts them in, worked out at compile time so rendering never sorts fixed keys.
+struct Layout {
+    keys: &'static [&'static str],
+    sorted: &'static [usize],
+}
+
+/// The canonical order of `keys` (all ASCII, so JavaScript's UTF-16 order is byte order).
+const fn canonical_order<const N: usize>(keys: [&'static str; N]) -> [usize; N] {
+    let mut order = [0usize; N];
+    let mut i = 0;
+    while i < N {
+        order[i] = i;
+        i += 1;
+    }
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && bytes_less(keys[order[j]].as_bytes(), keys[order[j - 1]].as_bytes()) {
+            let swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+            j -= 1;
+        }
+        i += 1;
+    }
+    order
+}
+
+const fn bytes_less(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+macro_rules! layout {
+    ($name:ident = [$($key:literal),+ $(,)?]) => {
+        static $name: Layout = {
+            const KEYS: &[&str] = &[$($key),+];
+            const SORTED: &[usize] = &canonical_order([$($key),+]);
+            Layout { keys: KEYS, sorted: SORTED }
+        };
+    };
+}
+
+layout!(EVENT = [
+    "schemaVersion", "id", "correlationId", "timestamp", "protocol", "operation", "identity",
+    "profile", "mode", "enforced", "blocked", "payloadShapeHash", "detections", "summary",
+]);
+layout!(IDENTITY = ["id", "type", "subjectHash", "issuerHash", "provider"]);
+layout!(DETECTION = ["type", "ruleId", "path", "kind", "confidence", "action", "enforced"]);
+layout!(SUMMARY = [
+    "detectionCount", "byType", "byAction", "suppressedCount", "suppressedByType",
+    "droppedCount", "droppedByType",
+]);
 
 fn text(value: &str) -> Field<'_> {
     Field::Str(clean_str(value))
@@ -33,7 +99,7 @@ fn optional_text(value: Option<&str>) -> Field<'_> {
 impl Field<'_> {
     fn write(&self, out: &mut String, sorted: bool) {
         match self {
-            Field::Null => out.push_str("null"),
+            Field::Absent | Field::Null => out.push_str("null"),
             Field::Str(value) => push_string(out, value),
             Field::Bool(true) => out.push_str("true"),
             Field::Bool(false) => out.push_str("false"),
@@ -49,18 +115,49 @@ impl Field<'_> {
                 }
                 out.push(']');
             }
-            Field::Object(members) => write_members(out, members, sorted, &mut None),
+            Field::Fixed(layout, values) => write_fixed(out, layout, values, sorted, &mut None),
+            Field::Object(members) => write_members(out, members, sorted),
         }
     }
 }
 
-/// Write an object; with `link_at`, note where `auditIntegrity` would sort in.
-fn write_members(
+/// Write a fixed-layout object; with `link_at`, note where `auditIntegrity` would sort in.
+fn write_fixed(
     out: &mut String,
-    members: &[(&str, Field<'_>)],
+    layout: &Layout,
+    values: &[Field<'_>],
     sorted: bool,
     link_at: &mut Option<Option<usize>>,
 ) {
+    out.push('{');
+    let mut first = true;
+    for position in 0..layout.keys.len() {
+        let index = if sorted { layout.sorted[position] } else { position };
+        let (key, value) = (layout.keys[index], &values[index]);
+        if matches!(value, Field::Absent) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        if let Some(slot @ None) = link_at.as_mut() {
+            if key > INTEGRITY_KEY {
+                *slot = Some(out.len());
+            }
+        }
+        push_string(out, key);
+        out.push(':');
+        value.write(out, sorted);
+    }
+    if let Some(slot @ None) = link_at.as_mut() {
+        *slot = Some(out.len());
+    }
+    out.push('}');
+}
+
+/// Write an object whose keys come from data, sorted by JavaScript's order when `sorted`.
+fn write_members(out: &mut String, members: &[(&str, Field<'_>)], sorted: bool) {
     // Event objects are small: order them on the stack.
     let mut stack = [0usize; 16];
     let mut heap = Vec::new();
@@ -82,41 +179,39 @@ fn write_members(
         if position > 0 {
             out.push(',');
         }
-        if let Some(slot @ None) = link_at.as_mut() {
-            if js_key_cmp(key, INTEGRITY_KEY).is_gt() {
-                *slot = Some(out.len());
-            }
-        }
         push_string(out, key);
         out.push(':');
         value.write(out, sorted);
-    }
-    if let Some(slot @ None) = link_at.as_mut() {
-        *slot = Some(out.len());
     }
     out.push('}');
 }
 
 fn identity(identity: &AuditIdentity) -> Field<'_> {
-    Field::Object(vec![
-        ("id", text(&identity.id)),
-        ("type", text(&identity.kind)),
-        ("subjectHash", text(&identity.subject_hash)),
-        ("issuerHash", text(&identity.issuer_hash)),
-        ("provider", text(&identity.provider)),
-    ])
+    Field::Fixed(
+        &IDENTITY,
+        vec![
+            text(&identity.id),
+            text(&identity.kind),
+            text(&identity.subject_hash),
+            text(&identity.issuer_hash),
+            text(&identity.provider),
+        ],
+    )
 }
 
 fn detection(detection: &AuditDetection) -> Field<'_> {
-    Field::Object(vec![
-        ("type", text(&detection.detection_type)),
-        ("ruleId", text(&detection.rule_id)),
-        ("path", text(&detection.path)),
-        ("kind", text(detection.kind.as_str())),
-        ("confidence", Field::Float(detection.confidence)),
-        ("action", text(detection.action.as_str())),
-        ("enforced", Field::Bool(detection.enforced)),
-    ])
+    Field::Fixed(
+        &DETECTION,
+        vec![
+            text(&detection.detection_type),
+            text(&detection.rule_id),
+            text(&detection.path),
+            text(detection.kind.as_str()),
+            Field::Float(detection.confidence),
+            text(detection.action.as_str()),
+            Field::Bool(detection.enforced),
+        ],
+    )
 }
 
 fn counts(map: &IndexMap<String, u64>) -> Field<'_> {
@@ -128,61 +223,50 @@ fn counts(map: &IndexMap<String, u64>) -> Field<'_> {
     )
 }
 
+fn optional_count(count: Option<u64>) -> Field<'static> {
+    count.map_or(Field::Absent, Field::Count)
+}
+
 fn summary(summary: &ProtectSummary) -> Field<'_> {
-    let mut members = vec![
-        ("detectionCount", Field::Count(summary.detection_count)),
-        ("byType", counts(&summary.by_type)),
-        ("byAction", counts(&summary.by_action)),
-    ];
-    if let Some(count) = summary.suppressed_count {
-        members.push(("suppressedCount", Field::Count(count)));
-    }
-    if let Some(map) = &summary.suppressed_by_type {
-        members.push(("suppressedByType", counts(map)));
-    }
-    if let Some(count) = summary.dropped_count {
-        members.push(("droppedCount", Field::Count(count)));
-    }
-    if let Some(map) = &summary.dropped_by_type {
-        members.push(("droppedByType", counts(map)));
-    }
-    Field::Object(members)
+    Field::Fixed(
+        &SUMMARY,
+        vec![
+            Field::Count(summary.detection_count),
+            counts(&summary.by_type),
+            counts(&summary.by_action),
+            optional_count(summary.suppressed_count),
+            summary.suppressed_by_type.as_ref().map_or(Field::Absent, counts),
+            optional_count(summary.dropped_count),
+            summary.dropped_by_type.as_ref().map_or(Field::Absent, counts),
+        ],
+    )
 }
 
 impl ProtectEvent {
     /// The event prepared for the chain (see [`PreparedEvent`]).
     pub fn prepare(&self) -> PreparedEvent {
-        let members = vec![
-            ("schemaVersion", text(&self.schema_version)),
-            ("id", text(&self.id)),
-            (
-                "correlationId",
-                optional_text(self.correlation_id.as_deref()),
-            ),
-            ("timestamp", text(&self.timestamp)),
-            ("protocol", text(&self.protocol)),
-            ("operation", text(&self.operation)),
-            (
-                "identity",
-                self.identity.as_ref().map_or(Field::Null, identity),
-            ),
-            ("profile", optional_text(self.profile.as_deref())),
-            ("mode", text(self.mode.as_str())),
-            ("enforced", Field::Bool(self.enforced)),
-            ("blocked", Field::Bool(self.blocked)),
-            ("payloadShapeHash", text(&self.payload_shape_hash)),
-            (
-                "detections",
-                Field::Array(self.detections.iter().map(detection).collect()),
-            ),
-            ("summary", summary(&self.summary)),
+        let values = [
+            text(&self.schema_version),
+            text(&self.id),
+            optional_text(self.correlation_id.as_deref()),
+            text(&self.timestamp),
+            text(&self.protocol),
+            text(&self.operation),
+            self.identity.as_ref().map_or(Field::Null, identity),
+            optional_text(self.profile.as_deref()),
+            text(self.mode.as_str()),
+            Field::Bool(self.enforced),
+            Field::Bool(self.blocked),
+            text(&self.payload_shape_hash),
+            Field::Array(self.detections.iter().map(detection).collect()),
+            summary(&self.summary),
         ];
         let mut canonical = String::with_capacity(768);
         let mut link_at = Some(None);
-        write_members(&mut canonical, &members, true, &mut link_at);
+        write_fixed(&mut canonical, &EVENT, &values, true, &mut link_at);
         let link_at = link_at.flatten().unwrap_or(1);
         let mut line = String::with_capacity(canonical.len());
-        write_members(&mut line, &members, false, &mut None);
+        write_fixed(&mut line, &EVENT, &values, false, &mut None);
         let timestamp = Some(Value::String(clean_str(&self.timestamp).to_owned()));
         PreparedEvent::from_parts(canonical, link_at, line, timestamp)
     }
