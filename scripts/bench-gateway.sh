@@ -14,7 +14,8 @@
 #   CONNECTIONS=32 THREADS=2 WARMUP=2s
 #   HIGH_CONNECTIONS=1000 HIGH_DURATION=15s   the many-connections run
 #   SOAK_SECONDS=0        e.g. 300: wrk at HIGH_CONNECTIONS for that long, RSS sampled every 10 s
-#   AUDIT_FSYNC=every-batch  audit.fsync of every gateway config (never = the reference's durability)
+#   AUDIT_FSYNC=          audit.fsync of every gateway config: unset = the default (interval);
+#                         every-batch = a sync per request; never = the reference's durability
 #   SKIP_BUILD=1          use the binaries already in $CARGO_TARGET_DIR/release
 #   HAECHI_BIN=path STUB_BIN=path             use these binaries instead
 #   GATEWAY_STANDIN=nginx run the gateway phases against a second nginx (tests this script)
@@ -190,7 +191,8 @@ if variant == "tokenize":
 config["keys"]["keyFile"] = os.path.join(directory, ".haechi", "dev.keys.json")
 config["audit"]["path"] = os.path.join(directory, "audit.jsonl")
 config["tokenVault"]["path"] = os.path.join(directory, "token-vault.json")
-config["audit"]["fsync"] = os.environ.get("AUDIT_FSYNC", "every-batch")
+if os.environ.get("AUDIT_FSYNC"):
+    config["audit"]["fsync"] = os.environ["AUDIT_FSYNC"]
 json.dump(config, open(path, "w"), indent=2)
 EOF
 }
@@ -386,7 +388,7 @@ for i in "${!LABELS[@]}"; do
 done
 echo "(% of nginx: against nginx -> stub at the same number of connections)"
 if [[ $GATEWAY_KIND == haechi ]]; then
-  echo "(every haechi config: preset llm-redact, responseProtection on in report-only, audit file with audit.fsync ${AUDIT_FSYNC:-every-batch})"
+  echo "(every haechi config: preset llm-redact, responseProtection on in report-only, audit file with audit.fsync ${AUDIT_FSYNC:-interval (default)})"
 fi
 echo
 echo "Memory (RSS):"

@@ -348,6 +348,28 @@ fn long_decimals_re_verify_after_a_round_trip_through_the_file() {
 }
 
 #[test]
+fn under_interval_sync_a_record_is_in_the_file_when_append_returns() {
+    let dir = ok(tempfile::tempdir());
+    let path = dir.path().join("audit.jsonl");
+    let options = JsonlOptions {
+        fsync: FsyncPolicy::Interval(std::time::Duration::from_secs(3600)),
+        ..JsonlOptions::default()
+    };
+    let sink = ok(JsonlAuditSink::new(&path, options));
+    ok(sink.record(event("e-1")));
+    // Written to the file at once (only the disk flush waits): another reader sees it.
+    assert_eq!(lines(&path).len(), 1);
+    ok(sink.record(event("e-2")));
+    // Dropping the sink syncs what is left and stops its flush thread without waiting an hour.
+    let started = std::time::Instant::now();
+    drop(sink);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let outcome = ok(verify_file(&path));
+    assert!(outcome.valid, "{:?}", outcome.failure);
+    assert_eq!(outcome.records, 2);
+}
+
+#[test]
 fn options_come_from_the_config() {
     let mut config = haechi_core::config::defaults::default_config();
     assert_eq!(
@@ -365,7 +387,20 @@ fn options_come_from_the_config() {
             every_records: 4
         })
     );
-    assert_eq!(options.fsync, FsyncPolicy::EveryBatch);
+    assert_eq!(
+        options.fsync,
+        FsyncPolicy::Interval(std::time::Duration::from_millis(100))
+    );
+    config.audit.fsync_interval_ms = 5;
+    assert_eq!(
+        ok(JsonlOptions::from_config(&config.audit)).fsync,
+        FsyncPolicy::Interval(std::time::Duration::from_millis(5))
+    );
+    config.audit.fsync = haechi_core::config::AuditFsync::EveryBatch;
+    assert_eq!(
+        ok(JsonlOptions::from_config(&config.audit)).fsync,
+        FsyncPolicy::EveryBatch
+    );
     config.audit.fsync = haechi_core::config::AuditFsync::Never;
     assert_eq!(
         ok(JsonlOptions::from_config(&config.audit)).fsync,

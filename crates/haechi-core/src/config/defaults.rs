@@ -80,7 +80,8 @@ pub fn default_config() -> Config {
                 path: Some(".haechi/audit.anchor.jsonl".into()),
                 every_records: 1,
             },
-            fsync: AuditFsync::EveryBatch,
+            fsync: AuditFsync::Interval,
+            fsync_interval_ms: DEFAULT_FSYNC_INTERVAL_MS,
         },
         token_vault: TokenVaultConfig {
             provider: "local".into(),

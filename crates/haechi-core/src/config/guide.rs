@@ -105,8 +105,10 @@ audit
   audit.anchor.mode           none | file | stdout (default none)
   audit.anchor.path           path for mode file (default .haechi/audit.anchor.jsonl)
   audit.anchor.everyRecords   positive integer (default 1)
-  audit.fsync                 every-batch | never (default every-batch; ours): force each
-                              group-committed batch to disk, or leave it to the OS
+  audit.fsync                 every-batch | interval | never (default interval; ours): when
+                              written records are forced to disk: before the request goes on,
+                              by a background flush, or by the OS
+  audit.fsyncIntervalMs       1..60000 (default 100; ours): the flush period of interval
 
 tokenVault
   tokenVault.provider         local (the only provider)

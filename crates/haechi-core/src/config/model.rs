@@ -214,18 +214,36 @@ pub struct AuditConfig {
     pub sink: String,
     pub path: String,
     pub anchor: AnchorConfig,
-    /// Ours (additive): when appended batches are forced to disk. `every-batch` (default) makes
-    /// each group-committed batch durable before its callers continue; `never` leaves it to the
-    /// operating system (faster; a power loss can lose the last records).
+    /// Ours (additive): when appended records are forced to disk (see [`AuditFsync`]).
     #[serde(default)]
     pub fsync: AuditFsync,
+    /// Ours (additive): the longest an appended record waits for its sync under
+    /// `fsync: interval`, in milliseconds.
+    #[serde(default = "default_fsync_interval_ms")]
+    pub fsync_interval_ms: u64,
 }
 
+/// The default `audit.fsyncIntervalMs`.
+pub const DEFAULT_FSYNC_INTERVAL_MS: u64 = 100;
+
+fn default_fsync_interval_ms() -> u64 {
+    DEFAULT_FSYNC_INTERVAL_MS
+}
+
+/// Every record is written to the log file (the operating system has it, so a crash of the
+/// process loses nothing) before the decision it records is acted on; this chooses when it
+/// also reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuditFsync {
-    #[default]
+    /// Synced before the callers of its batch continue: nothing acknowledged is lost to a power
+    /// failure, at the cost of a disk flush on every request's path.
     EveryBatch,
+    /// Synced by a background flush at most `fsyncIntervalMs` later, off the request path: a
+    /// power failure or kernel crash can lose that window's records, never fork the chain.
+    #[default]
+    Interval,
+    /// Left to the operating system's writeback (the reference's durability).
     Never,
 }
 

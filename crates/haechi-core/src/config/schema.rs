@@ -350,7 +350,8 @@ static AUDIT: &[Field] = &[
     field("sink", Node::OneOf(&["jsonl"])),
     field("path", NON_BLANK),
     field("anchor", section(ANCHOR)),
-    field("fsync", Node::OneOf(&["every-batch", "never"])),
+    field("fsync", Node::OneOf(&["every-batch", "interval", "never"])),
+    field("fsyncIntervalMs", Node::Int { min: 1, max: 60_000 }),
 ];
 
 static ANCHOR: &[Field] = &[

@@ -2,6 +2,7 @@
 //! The chain math and the sanitizer live in `haechi_core::audit`; this module owns the file.
 
 mod error;
+mod flush;
 mod read;
 mod repair;
 mod sink;

@@ -12,7 +12,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use haechi_core::audit::{
     js_stringify, AuditLog, AuditStore, ChainHead, PreparedEvent, SealedRecord,
@@ -22,16 +23,19 @@ use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
 
 use super::error::AuditStoreError;
+use super::flush::Flusher;
 use super::tail::{read_tail, Tail};
 
-/// When appended records are forced to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When appended records are forced to stable storage (`audit.fsync`; the default is the
+/// config's, a background sync every 100 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsyncPolicy {
     /// Leave it to the OS (fast; a power loss can lose the last records).
     Never,
     /// `fdatasync` after every batch before `record`/`append_batch` returns.
-    #[default]
     EveryBatch,
+    /// `fdatasync` by a background thread at most this long after a write (see `flush.rs`).
+    Interval(Duration),
 }
 
 /// The head-hash anchor stream (`audit.anchor.mode: file`).
@@ -50,10 +54,18 @@ pub struct JsonlOptions {
     pub file_mode: u32,
 }
 
+impl Default for FsyncPolicy {
+    fn default() -> Self {
+        FsyncPolicy::Interval(Duration::from_millis(
+            haechi_core::config::model::DEFAULT_FSYNC_INTERVAL_MS,
+        ))
+    }
+}
+
 impl Default for JsonlOptions {
     fn default() -> Self {
         JsonlOptions {
-            fsync: FsyncPolicy::EveryBatch,
+            fsync: FsyncPolicy::default(),
             anchor: None,
             file_mode: 0o600,
         }
@@ -61,8 +73,6 @@ impl Default for JsonlOptions {
 }
 
 impl JsonlOptions {
-    /// Options for a validated `audit` config block: anchoring every record when
-    /// `audit.anchor.mode` is `file`, fsync after every batch.
     /// The options `audit.*` asks for. An anchor mode this build cannot honour is refused
     /// rather than silently dropped.
     pub fn from_config(
@@ -82,6 +92,9 @@ impl JsonlOptions {
         };
         let fsync = match config.fsync {
             AuditFsync::EveryBatch => FsyncPolicy::EveryBatch,
+            AuditFsync::Interval => {
+                FsyncPolicy::Interval(Duration::from_millis(config.fsync_interval_ms.max(1)))
+            }
             AuditFsync::Never => FsyncPolicy::Never,
         };
         Ok(JsonlOptions {
@@ -114,7 +127,9 @@ pub struct JsonlStore {
     options: JsonlOptions,
     cache: Mutex<Option<Cached>>,
     /// The log file kept open between batches (re-opened when the path names another file).
-    open: Mutex<Option<(File, FileIdentity)>>,
+    open: Mutex<Option<(Arc<File>, FileIdentity)>>,
+    /// The background sync of `FsyncPolicy::Interval`, started by the first append.
+    flusher: OnceLock<Flusher>,
 }
 
 /// Appends audit events to a JSONL file as one unforked hash chain: the core chain math
@@ -193,6 +208,7 @@ impl JsonlStore {
             options,
             cache: Mutex::new(None),
             open: Mutex::new(None),
+            flusher: OnceLock::new(),
         })
     }
 
@@ -201,6 +217,12 @@ impl JsonlStore {
         &self,
         seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
     ) -> Result<Option<ChainHead>, AuditStoreError> {
+        let flusher = self.flusher()?;
+        if let Some(flusher) = flusher {
+            flusher
+                .check()
+                .map_err(|e| AuditStoreError::io("sync", &self.path, e))?;
+        }
         let mut cache = self.lock_cache();
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let (file, created) = self.ensure_open(&mut open)?;
@@ -211,19 +233,38 @@ impl JsonlStore {
             // Closing the file is the other way to release the lock.
             *open = None;
         }
-        let head = result?;
-        if created && self.options.fsync == FsyncPolicy::EveryBatch {
+        let (head, wrote) = result?;
+        if wrote {
+            if let (Some(flusher), Some((file, _))) = (flusher, open.as_ref()) {
+                flusher.written(file);
+            }
+        }
+        if created && self.options.fsync != FsyncPolicy::Never {
             sync_parent(&self.path);
         }
         Ok(head)
     }
 
+    /// The flush thread under `FsyncPolicy::Interval`, started on first use.
+    fn flusher(&self) -> Result<Option<&Flusher>, AuditStoreError> {
+        let FsyncPolicy::Interval(interval) = self.options.fsync else {
+            return Ok(None);
+        };
+        if let Some(flusher) = self.flusher.get() {
+            return Ok(Some(flusher));
+        }
+        let flusher = Flusher::spawn(interval)
+            .map_err(|e| AuditStoreError::io("start the sync thread of", &self.path, e))?;
+        Ok(Some(self.flusher.get_or_init(|| flusher)))
+    }
+
+    /// Returns the head and whether anything was written.
     fn append_locked(
         &self,
-        file: &mut File,
+        file: &File,
         seal: &mut dyn FnMut(Option<&ChainHead>) -> Vec<SealedRecord>,
         cache: &mut Option<Cached>,
-    ) -> Result<Option<ChainHead>, AuditStoreError> {
+    ) -> Result<(Option<ChainHead>, bool), AuditStoreError> {
         let meta = file
             .metadata()
             .map_err(|e| AuditStoreError::io("inspect", &self.path, e))?;
@@ -261,7 +302,7 @@ impl JsonlStore {
                 len,
                 head: head.clone(),
             });
-            return Ok(head);
+            return Ok((head, false));
         }
 
         let mut buffer = String::with_capacity(records.iter().map(|r| r.line.len() + 1).sum());
@@ -280,7 +321,8 @@ impl JsonlStore {
             head = Some(record.head);
         }
 
-        if let Err(error) = file.write_all(buffer.as_bytes()) {
+        let mut writer = file;
+        if let Err(error) = writer.write_all(buffer.as_bytes()) {
             // Take a partial line back out so the next writer does not meet a torn tail.
             let _ = file.set_len(len);
             *cache = None;
@@ -298,7 +340,7 @@ impl JsonlStore {
         if let (Some(anchor), false) = (&self.options.anchor, anchors.is_empty()) {
             self.append_anchor(&anchor.path, &anchors)?;
         }
-        Ok(head)
+        Ok((head, true))
     }
 
     fn append_anchor(&self, path: &Path, lines: &str) -> Result<(), AuditStoreError> {
@@ -319,8 +361,8 @@ impl JsonlStore {
     /// close. Returns whether the file was created.
     fn ensure_open<'a>(
         &self,
-        open: &'a mut Option<(File, FileIdentity)>,
-    ) -> Result<(&'a mut File, bool), AuditStoreError> {
+        open: &'a mut Option<(Arc<File>, FileIdentity)>,
+    ) -> Result<(&'a File, bool), AuditStoreError> {
         let current = fs::metadata(&self.path).ok().map(|meta| identity_of(&meta));
         let reusable =
             matches!((open.as_ref(), current), (Some((_, held)), Some(now)) if *held == now);
@@ -334,9 +376,9 @@ impl JsonlStore {
                 .map(|meta| identity_of(&meta))
                 .map_err(|e| AuditStoreError::io("inspect", &self.path, e))?;
             created = current.is_none();
-            *open = Some((file, identity));
+            *open = Some((Arc::new(file), identity));
         }
-        match open.as_mut() {
+        match open.as_ref() {
             Some((file, _)) => Ok((file, created)),
             None => Err(AuditStoreError::io(
                 "open",

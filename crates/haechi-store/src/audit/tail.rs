@@ -26,7 +26,7 @@ pub(crate) enum Tail {
 }
 
 /// Reads the last non-blank line of the first `len` bytes of `file`.
-pub(crate) fn read_tail(file: &mut File, len: u64) -> io::Result<Tail> {
+pub(crate) fn read_tail(mut file: &File, len: u64) -> io::Result<Tail> {
     if len == 0 {
         return Ok(Tail::Empty {
             needs_newline: false,
@@ -101,7 +101,7 @@ mod tests {
             Err(error) => panic!("tempfile: {error}"),
         };
         assert!(file.write_all(content).is_ok());
-        match read_tail(&mut file, content.len() as u64) {
+        match read_tail(&file, content.len() as u64) {
             Ok(tail) => tail,
             Err(error) => panic!("read_tail: {error}"),
         }
