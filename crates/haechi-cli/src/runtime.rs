@@ -12,7 +12,9 @@ use haechi_core::protect::{Collaborators, Protector};
 use haechi_core::seams::{IssuedTokens, ProviderError, TokenRequest, Tokenizer};
 use haechi_crypto::{verify_policy_bundle, LocalKeyProvider, VerifiedBundle};
 use haechi_store::audit::{JsonlAuditSink, JsonlOptions};
-use haechi_store::vault::{SqliteTokenVault, VaultSettings, VaultWriter, VaultWriterOptions};
+use haechi_store::vault::{
+    SqliteTokenVault, VaultSettings, VaultSync, VaultWriter, VaultWriterOptions,
+};
 
 /// Read and validate a config file (with the `HAECHI_*` environment overlay), then compile its
 /// policy and custom rules so every semantic error surfaces at load, not at first use.
@@ -235,7 +237,7 @@ impl LazyVault {
             let vault = open_vault(&self.config, Arc::clone(&self.keys));
             let vault = match (vault, self.group_commit) {
                 (Ok(vault), false) => Ok(Arc::new(vault) as Arc<dyn Tokenizer>),
-                (Ok(vault), true) => spawn_vault_writer(Arc::new(vault))
+                (Ok(vault), true) => spawn_vault_writer(Arc::new(vault), &self.config)
                     .map(|writer| Arc::new(writer) as Arc<dyn Tokenizer>),
                 (Err(error), _) => Err(error),
             };
@@ -247,9 +249,13 @@ impl LazyVault {
     }
 }
 
-/// The group-commit writer in front of `vault`.
-pub fn spawn_vault_writer(vault: Arc<SqliteTokenVault>) -> Result<VaultWriter> {
-    VaultWriter::spawn(vault, VaultWriterOptions::default())
+/// The group-commit writer in front of `vault`, syncing as `audit.fsync` asks.
+pub fn spawn_vault_writer(vault: Arc<SqliteTokenVault>, config: &Config) -> Result<VaultWriter> {
+    let options = VaultWriterOptions {
+        sync: VaultSync::from_config(&config.audit),
+        ..VaultWriterOptions::default()
+    };
+    VaultWriter::spawn(vault, options)
         .map_err(|error| anyhow!("cannot start the token vault writer: {error}"))
 }
 
@@ -260,5 +266,13 @@ impl Tokenizer for LazyVault {
 
     fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
         self.get()?.issue(requests)
+    }
+
+    /// Opening the vault blocks; once open, the vault decides.
+    fn issue_blocks(&self) -> bool {
+        match self.vault.get() {
+            Some(Ok(vault)) => vault.issue_blocks(),
+            _ => true,
+        }
     }
 }

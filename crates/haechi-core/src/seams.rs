@@ -137,6 +137,13 @@ pub trait Tokenizer: Send + Sync {
             pending: None,
         })
     }
+
+    /// Whether [`Self::issue`] may wait on I/O (reading a database, opening a store). An async
+    /// caller hands such a call to a thread that may block; one that only computes (ids,
+    /// envelopes) it runs in place, which is much cheaper.
+    fn issue_blocks(&self) -> bool {
+        true
+    }
 }
 
 /// The ids of a tokenized batch and, unless already stored, the records still to commit.

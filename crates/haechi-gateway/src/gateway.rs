@@ -168,7 +168,8 @@ pub fn run_blocking<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// A tokenizer (the vault) called through [`run_blocking`], for protectors the gateway runs.
+/// A tokenizer (the vault) called through [`run_blocking`] when it may block, for protectors
+/// the gateway runs.
 /// A batch whose commit writes on the committing thread is committed through [`run_blocking`]
 /// too; one that only queues for a writer thread ([`haechi_store::vault::VaultWriter`]) is not.
 pub struct OffloadedTokenizer(pub Arc<dyn Tokenizer>);
@@ -179,7 +180,12 @@ impl Tokenizer for OffloadedTokenizer {
     }
 
     fn issue(&self, requests: &[TokenRequest<'_>]) -> Result<IssuedTokens, ProviderError> {
-        let issued = run_blocking(|| self.0.issue(requests))?;
+        // Handing the thread over costs more than computing ids and envelopes: only a
+        // tokenizer that may wait on I/O gets it.
+        let issued = match self.0.issue_blocks() {
+            true => run_blocking(|| self.0.issue(requests))?,
+            false => self.0.issue(requests)?,
+        };
         Ok(IssuedTokens {
             tokens: issued.tokens,
             pending: issued

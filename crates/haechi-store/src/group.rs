@@ -6,9 +6,10 @@
 //! request by request. The queue is bounded: a full queue refuses a job (fail closed) instead
 //! of blocking an async caller. The audit writer and the vault writer both run on it.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use haechi_core::seams::ProviderError;
 
@@ -28,6 +29,14 @@ pub(crate) trait ApplyBatch<J>: Send + 'static {
 
     /// Housekeeping once a batch's callers are answered, so they do not wait for it.
     fn after_replies(&mut self) {}
+
+    /// How often [`Self::tick`] runs, busy or idle (`None`: never).
+    fn tick_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Periodic work (a deferred sync), between batches.
+    fn tick(&mut self) {}
 }
 
 /// The writer thread and its queue. Dropping it applies what is queued and stops the thread.
@@ -123,10 +132,28 @@ impl<J> Drop for GroupWriter<J> {
 fn run<J>(mut target: impl ApplyBatch<J>, receiver: &Receiver<(J, Reply)>, max_batch: usize) {
     let mut jobs = Vec::with_capacity(max_batch);
     let mut replies: Vec<Reply> = Vec::with_capacity(max_batch);
+    let tick_every = target.tick_every();
+    let mut next_tick = tick_every.map(|every| Instant::now() + every);
     loop {
-        // Block for the first job, then take whatever else is already waiting.
-        let Ok((job, reply)) = receiver.recv() else {
-            return; // every sender is gone: shut down
+        if let (Some(every), Some(due)) = (tick_every, next_tick) {
+            if Instant::now() >= due {
+                target.tick();
+                next_tick = Some(Instant::now() + every);
+            }
+        }
+        // Block for the first job (until the next tick is due), then take whatever else is
+        // already waiting.
+        let first = match next_tick {
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(due) => receiver.recv_timeout(due.saturating_duration_since(Instant::now())),
+        };
+        let (job, reply) = match first {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                target.tick(); // shutting down: nothing deferred is left behind
+                return;
+            }
         };
         jobs.push(job);
         replies.push(reply);
@@ -152,5 +179,79 @@ fn run<J>(mut target: impl ApplyBatch<J>, receiver: &Receiver<(J, Reply)>, max_b
             reply(outcome);
         }
         target.after_replies();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Counts the batches and ticks it sees.
+    struct Counting {
+        applied: Arc<AtomicUsize>,
+        ticks: Arc<AtomicUsize>,
+        every: Option<Duration>,
+    }
+
+    impl ApplyBatch<u32> for Counting {
+        fn apply(&mut self, jobs: Vec<u32>) -> Vec<Result<(), ProviderError>> {
+            self.applied.fetch_add(jobs.len(), Ordering::SeqCst);
+            jobs.iter().map(|_| Ok(())).collect()
+        }
+
+        fn tick_every(&self) -> Option<Duration> {
+            self.every
+        }
+
+        fn tick(&mut self) {
+            self.ticks.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    const REFUSALS: Refusals = Refusals {
+        queue_full: || ProviderError::new("full", "full"),
+        stopped: || ProviderError::new("stopped", "stopped"),
+    };
+
+    fn writer(every: Option<Duration>) -> (GroupWriter<u32>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let applied = Arc::new(AtomicUsize::new(0));
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let target = Counting {
+            applied: Arc::clone(&applied),
+            ticks: Arc::clone(&ticks),
+            every,
+        };
+        match GroupWriter::spawn("test-writer", 8, 64, REFUSALS, target) {
+            Ok(writer) => (writer, applied, ticks),
+            Err(error) => panic!("spawn: {error}"),
+        }
+    }
+
+    #[test]
+    fn an_idle_writer_still_ticks_and_ticks_once_more_on_shutdown() {
+        let (writer, applied, ticks) = writer(Some(Duration::from_millis(10)));
+        assert!(writer.submit_wait(1).is_ok());
+        std::thread::sleep(Duration::from_millis(80));
+        let while_idle = ticks.load(Ordering::SeqCst);
+        assert!(while_idle >= 2, "ticked {while_idle} times in 80 ms");
+        writer.shutdown();
+        assert!(ticks.load(Ordering::SeqCst) > while_idle);
+        assert_eq!(applied.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_writer_without_a_period_only_applies_batches() {
+        let (writer, applied, ticks) = writer(None);
+        for job in 0..5 {
+            assert!(writer.submit_wait(job).is_ok());
+        }
+        writer.shutdown();
+        assert_eq!(applied.load(Ordering::SeqCst), 5);
+        // Only the shutdown tick, which a target without deferred work ignores.
+        assert_eq!(ticks.load(Ordering::SeqCst), 1);
     }
 }

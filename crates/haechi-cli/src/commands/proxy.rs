@@ -67,7 +67,7 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
                 config.token_vault.reveal_policy,
                 audit.clone(),
             );
-            let writer = spawn_vault_writer(vault)?;
+            let writer = spawn_vault_writer(vault, &config)?;
             (Arc::new(writer), Some(Arc::new(governance)))
         } else {
             let vault = LazyVault::new(&config, keys.clone()).with_group_commit();

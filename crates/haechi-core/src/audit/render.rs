@@ -77,16 +77,47 @@ macro_rules! layout {
     };
 }
 
-layout!(EVENT = [
-    "schemaVersion", "id", "correlationId", "timestamp", "protocol", "operation", "identity",
-    "profile", "mode", "enforced", "blocked", "payloadShapeHash", "detections", "summary",
-]);
+layout!(
+    EVENT = [
+        "schemaVersion",
+        "id",
+        "correlationId",
+        "timestamp",
+        "protocol",
+        "operation",
+        "identity",
+        "profile",
+        "mode",
+        "enforced",
+        "blocked",
+        "payloadShapeHash",
+        "detections",
+        "summary",
+    ]
+);
 layout!(IDENTITY = ["id", "type", "subjectHash", "issuerHash", "provider"]);
-layout!(DETECTION = ["type", "ruleId", "path", "kind", "confidence", "action", "enforced"]);
-layout!(SUMMARY = [
-    "detectionCount", "byType", "byAction", "suppressedCount", "suppressedByType",
-    "droppedCount", "droppedByType",
-]);
+layout!(
+    DETECTION = [
+        "type",
+        "ruleId",
+        "path",
+        "kind",
+        "confidence",
+        "action",
+        "enforced"
+    ]
+);
+layout!(
+    SUMMARY = [
+        "detectionCount",
+        "byType",
+        "byAction",
+        "suppressedCount",
+        "suppressedByType",
+        "droppedCount",
+        "droppedByType",
+    ]
+);
 
 fn text(value: &str) -> Field<'_> {
     Field::Str(clean_str(value))
@@ -132,7 +163,11 @@ fn write_fixed(
     out.push('{');
     let mut first = true;
     for position in 0..layout.keys.len() {
-        let index = if sorted { layout.sorted[position] } else { position };
+        let index = if sorted {
+            layout.sorted[position]
+        } else {
+            position
+        };
         let (key, value) = (layout.keys[index], &values[index]);
         if matches!(value, Field::Absent) {
             continue;
@@ -235,9 +270,15 @@ fn summary(summary: &ProtectSummary) -> Field<'_> {
             counts(&summary.by_type),
             counts(&summary.by_action),
             optional_count(summary.suppressed_count),
-            summary.suppressed_by_type.as_ref().map_or(Field::Absent, counts),
+            summary
+                .suppressed_by_type
+                .as_ref()
+                .map_or(Field::Absent, counts),
             optional_count(summary.dropped_count),
-            summary.dropped_by_type.as_ref().map_or(Field::Absent, counts),
+            summary
+                .dropped_by_type
+                .as_ref()
+                .map_or(Field::Absent, counts),
         ],
     )
 }

@@ -351,7 +351,13 @@ static AUDIT: &[Field] = &[
     field("path", NON_BLANK),
     field("anchor", section(ANCHOR)),
     field("fsync", Node::OneOf(&["every-batch", "interval", "never"])),
-    field("fsyncIntervalMs", Node::Int { min: 1, max: 60_000 }),
+    field(
+        "fsyncIntervalMs",
+        Node::Int {
+            min: 1,
+            max: 60_000,
+        },
+    ),
 ];
 
 static ANCHOR: &[Field] = &[

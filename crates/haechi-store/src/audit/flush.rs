@@ -29,7 +29,9 @@ struct Shared {
 
 impl Shared {
     fn file(&self) -> MutexGuard<'_, Option<Arc<File>>> {
-        self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sync what was written since the last sync.

@@ -43,7 +43,7 @@ pub use governance::{
 pub use ids::DETERMINISTIC_DOMAIN;
 pub use import::ImportReport;
 pub use records::{TokenMetadata, VaultRecord};
-pub use writer::{VaultWriter, VaultWriterOptions};
+pub use writer::{VaultSync, VaultWriter, VaultWriterOptions};
 
 /// The vault settings of `tokenVault` in `haechi.config.json` that shape records.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,7 @@
 //! is committed and synced: no request forwards a token whose record could still be lost.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use haechi_core::seams::{
     CommitDone, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
@@ -26,6 +27,37 @@ pub struct VaultWriterOptions {
     pub max_batch: usize,
     /// Batches that may wait for the writer before new ones are refused (backpressure).
     pub queue_capacity: usize,
+    /// When committed records reach the disk.
+    pub sync: VaultSync,
+}
+
+/// When the writer's commits reach the disk. Every commit is written to the database's log
+/// (the operating system holds it, so a crash of the process loses nothing) before its callers
+/// are answered; this chooses when it is also synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VaultSync {
+    /// Synced before the commit returns (SQLite `synchronous=FULL`).
+    #[default]
+    EveryCommit,
+    /// Synced by a checkpoint at most this long after a commit, off the callers' path.
+    Interval(Duration),
+    /// Synced when checkpoints happen to run (every few thousand rows).
+    Never,
+}
+
+impl VaultSync {
+    /// The sync the gateway's `audit.fsync` asks for: the audit log and the records of the
+    /// tokens it forwards share one durability.
+    pub fn from_config(audit: &haechi_core::config::model::AuditConfig) -> Self {
+        use haechi_core::config::AuditFsync;
+        match audit.fsync {
+            AuditFsync::EveryBatch => VaultSync::EveryCommit,
+            AuditFsync::Interval => {
+                VaultSync::Interval(Duration::from_millis(audit.fsync_interval_ms.max(1)))
+            }
+            AuditFsync::Never => VaultSync::Never,
+        }
+    }
 }
 
 impl Default for VaultWriterOptions {
@@ -33,6 +65,7 @@ impl Default for VaultWriterOptions {
         VaultWriterOptions {
             max_batch: 256,
             queue_capacity: 4096,
+            sync: VaultSync::default(),
         }
     }
 }
@@ -70,10 +103,16 @@ impl VaultWriter {
         // the commit they wait for.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(database(vault.path(), "configure"))?;
+        if options.sync != VaultSync::EveryCommit {
+            // WAL with NORMAL: a commit is written to the log but synced only by a checkpoint.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(database(vault.path(), "configure"))?;
+        }
         let target = GroupStore {
             conn,
             path: vault.path().to_path_buf(),
             rows_since_checkpoint: 0,
+            sync: options.sync,
         };
         let group = GroupWriter::spawn(
             "haechi-vault-writer",
@@ -109,6 +148,11 @@ impl Tokenizer for VaultWriter {
         let issued = self.vault.prepare(requests)?;
         self.group.submit_wait(issued.batch)?;
         Ok(token_ids(issued.tokens))
+    }
+
+    /// Random ids need nothing from the database; deterministic ones look up stored ids.
+    fn issue_blocks(&self) -> bool {
+        self.vault.settings.deterministic
     }
 
     /// Issue the batch here; committing it queues it for the writer thread.
@@ -152,6 +196,18 @@ struct GroupStore {
     conn: Connection,
     path: std::path::PathBuf,
     rows_since_checkpoint: usize,
+    sync: VaultSync,
+}
+
+impl GroupStore {
+    /// Copy the WAL back into the database (syncing the WAL first). PASSIVE never waits for
+    /// readers; whatever it cannot copy now is copied next time.
+    fn checkpoint(&mut self) {
+        self.rows_since_checkpoint = 0;
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
 }
 
 impl ApplyBatch<PreparedBatch> for GroupStore {
@@ -160,14 +216,25 @@ impl ApplyBatch<PreparedBatch> for GroupStore {
         write::store_group(&mut self.conn, &self.path, &batches)
     }
 
-    /// Copy the WAL back into the database so it does not grow without bound. PASSIVE never
-    /// waits for readers; whatever it cannot copy now is copied next time.
+    /// Keep the WAL from growing without bound.
     fn after_replies(&mut self) {
         if self.rows_since_checkpoint >= CHECKPOINT_ROWS {
-            self.rows_since_checkpoint = 0;
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            self.checkpoint();
+        }
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        match self.sync {
+            VaultSync::Interval(every) => Some(every),
+            VaultSync::EveryCommit | VaultSync::Never => None,
+        }
+    }
+
+    /// Under `VaultSync::Interval`: what was committed since the last checkpoint reaches the
+    /// disk now.
+    fn tick(&mut self) {
+        if self.rows_since_checkpoint > 0 {
+            self.checkpoint();
         }
     }
 }
