@@ -121,7 +121,7 @@ fn bench_protect(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(payload.len() as u64));
         group.bench_function(*name, |b| {
             b.iter(|| {
-                let outcome = protector.protect(black_box(payload.as_bytes()), &context);
+                let outcome = protector.protect(black_box(payload.as_str()), &context);
                 black_box(outcome.is_ok())
             })
         });

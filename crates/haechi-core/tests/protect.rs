@@ -117,10 +117,7 @@ const CHAT: &str = r#"{"model":"m","messages":[{"role":"user","content":"mail mi
 #[test]
 fn enforce_rewrites_only_the_leaves_with_findings() {
     let h = harness(&enforcing());
-    let outcome = h
-        .protector
-        .protect(CHAT.as_bytes(), &context(Mode::Enforce))
-        .unwrap();
+    let outcome = h.protector.protect(CHAT, &context(Mode::Enforce)).unwrap();
     let ProtectedPayload::Rewritten(text) = &outcome.payload else {
         panic!("{:?}", outcome.payload)
     };
@@ -158,7 +155,7 @@ fn dry_run_and_report_only_change_nothing_but_audit_decisions() {
         let h = harness(&default_config());
         let outcome = h
             .protector
-            .protect(br#"{"c":"4111 1111 1111 1111"}"#, &context(mode))
+            .protect(r#"{"c":"4111 1111 1111 1111"}"#, &context(mode))
             .unwrap();
         assert_eq!(outcome.payload, ProtectedPayload::Unchanged);
         assert!(!outcome.blocked && !outcome.enforced);
@@ -175,12 +172,11 @@ fn a_block_refuses_the_whole_payload() {
     let outcome = h
         .protector
         .protect(
-            br#"{"a":"fine","c":"4111 1111 1111 1111"}"#,
+            r#"{"a":"fine","c":"4111 1111 1111 1111"}"#,
             &context(Mode::Enforce),
         )
         .unwrap();
     assert!(outcome.blocked);
-    assert_eq!(outcome.payload, ProtectedPayload::Blocked);
     assert_eq!(outcome.output("x"), None);
     assert_eq!(Value::Object(h.audit.records()[0].clone())["blocked"], true);
 }
@@ -190,7 +186,7 @@ fn numbers_are_scanned_on_requests_and_only_on_request_unless_configured() {
     let h = harness(&enforcing());
     let outcome = h
         .protector
-        .protect(br#"{"pan":4111111111111111}"#, &context(Mode::Enforce))
+        .protect(r#"{"pan":4111111111111111}"#, &context(Mode::Enforce))
         .unwrap();
     assert!(
         outcome.blocked,
@@ -201,7 +197,7 @@ fn numbers_are_scanned_on_requests_and_only_on_request_unless_configured() {
     response.direction = Direction::Response;
     let outcome = h
         .protector
-        .protect(br#"{"pan":4111111111111111}"#, &response)
+        .protect(r#"{"pan":4111111111111111}"#, &response)
         .unwrap();
     assert!(!outcome.blocked);
     assert_eq!(outcome.summary.detection_count, 0);
@@ -211,7 +207,7 @@ fn numbers_are_scanned_on_requests_and_only_on_request_unless_configured() {
     let h = harness(&config);
     assert!(
         h.protector
-            .protect(br#"{"pan":4111111111111111}"#, &response)
+            .protect(r#"{"pan":4111111111111111}"#, &response)
             .unwrap()
             .blocked
     );
@@ -226,10 +222,7 @@ fn a_transformed_number_becomes_a_string() {
     let h = harness(&config);
     let outcome = h
         .protector
-        .protect(
-            br#"{"pan":4111111111111111,"n":7}"#,
-            &context(Mode::Enforce),
-        )
+        .protect(r#"{"pan":4111111111111111,"n":7}"#, &context(Mode::Enforce))
         .unwrap();
     assert_eq!(
         rewritten(&outcome.payload),
@@ -241,10 +234,7 @@ fn a_transformed_number_becomes_a_string() {
 fn keys_are_scanned_and_renamed_without_collisions() {
     let h = harness(&enforcing());
     let input = r#"{"minji.kim@example.com":1,"[REDACTED:email]":2,"other":{"x@example.org":"v"}}"#;
-    let outcome = h
-        .protector
-        .protect(input.as_bytes(), &context(Mode::Enforce))
-        .unwrap();
+    let outcome = h.protector.protect(input, &context(Mode::Enforce)).unwrap();
     let ProtectedPayload::Rewritten(text) = &outcome.payload else {
         panic!()
     };
@@ -260,10 +250,7 @@ fn keys_are_scanned_and_renamed_without_collisions() {
 fn escaped_strings_are_decoded_before_detection() {
     let h = harness(&enforcing());
     let input = r#"{"a":"minji\u002ekim\u0040example.com\n"}"#;
-    let outcome = h
-        .protector
-        .protect(input.as_bytes(), &context(Mode::Enforce))
-        .unwrap();
+    let outcome = h.protector.protect(input, &context(Mode::Enforce)).unwrap();
     assert_eq!(
         rewritten(&outcome.payload),
         json!({ "a": "[REDACTED:email]\n" })
@@ -283,10 +270,7 @@ fn tokenize_issues_one_batch_and_encrypt_wraps_an_envelope() {
         .insert("phone".into(), Action::Encrypt);
     let h = harness(&config);
     let input = r#"{"a":"minji.kim@example.com","b":"x@example.org","c":"010-1234-5678"}"#;
-    let outcome = h
-        .protector
-        .protect(input.as_bytes(), &context(Mode::Enforce))
-        .unwrap();
+    let outcome = h.protector.protect(input, &context(Mode::Enforce)).unwrap();
     let out = rewritten(&outcome.payload);
     assert!(out["a"].as_str().unwrap().starts_with("[TOKEN:tok_email_"));
     assert!(out["b"].as_str().unwrap().starts_with("[TOKEN:tok_email_"));
@@ -362,7 +346,7 @@ fn deferring_protector(fail: bool, audit: Arc<MemoryAuditSink>) -> (Protector, A
     (Protector::new(&config, collaborators).unwrap(), committed)
 }
 
-const TWO_EMAILS: &[u8] = br#"{"a":"minji.kim@example.com and x@example.org"}"#;
+const TWO_EMAILS: &str = r#"{"a":"minji.kim@example.com and x@example.org"}"#;
 
 #[test]
 fn protect_stores_the_payloads_tokens_before_it_returns() {
@@ -416,7 +400,7 @@ fn allowlist_and_min_confidence_never_touch_hard_block_types() {
     let outcome = h
         .protector
         .protect(
-            br#"{"a":"minji.kim@example.com","b":"010-1234-5678","c":"4111 1111 1111 1111"}"#,
+            r#"{"a":"minji.kim@example.com","b":"010-1234-5678","c":"4111 1111 1111 1111"}"#,
             &context(Mode::Enforce),
         )
         .unwrap();
@@ -447,10 +431,7 @@ fn allowlist_and_min_confidence_never_touch_hard_block_types() {
 fn nothing_to_transform_means_byte_identical_output() {
     let h = harness(&enforcing());
     let input = "{ \"a\" : [ 1.0 , true , null ],\n  \"b\": \"hello\" }";
-    let outcome = h
-        .protector
-        .protect(input.as_bytes(), &context(Mode::Enforce))
-        .unwrap();
+    let outcome = h.protector.protect(input, &context(Mode::Enforce)).unwrap();
     assert_eq!(outcome.payload, ProtectedPayload::Unchanged);
     assert_eq!(outcome.output(input), Some(input));
 }
@@ -466,9 +447,8 @@ fn bad_input_fails_closed_and_writes_no_event() {
         (b"{\"a\":", "haechi_invalid_json_request"),
     ];
     for (input, code) in cases {
-        let error = h
-            .protector
-            .protect(input, &context(Mode::Enforce))
+        let error = haechi_core::protect::payload_text(input)
+            .and_then(|text| h.protector.protect(text, &context(Mode::Enforce)))
             .unwrap_err();
         assert_eq!(error.code(), code);
         assert!(matches!(
@@ -487,7 +467,7 @@ fn a_fake_marker_does_not_hide_a_secret_on_responses() {
     let mut response = context(Mode::Enforce);
     response.direction = Direction::Response;
     let input = r#"{"a":"[TOKEN:sk-proj-abcdefghijklmnopqrstuvwxyz0123456789]","b":"[TOKEN:tok_email_0123456789abcdef]"}"#;
-    let outcome = h.protector.protect(input.as_bytes(), &response).unwrap();
+    let outcome = h.protector.protect(input, &response).unwrap();
     assert!(
         outcome.blocked,
         "a secret inside a fake marker must still be caught"
@@ -536,5 +516,24 @@ mod request_fields {
             request_fields(&deep, 5),
             Err(ProtectError::TooDeeplyNested { max_depth: 5 })
         ));
+        assert!(matches!(
+            request_fields(r#"{"model":"a"} trailing"#, 64),
+            Err(ProtectError::InvalidJson { .. })
+        ));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read_without_recursion_limits_of_its_own() {
+        let nested = format!(
+            r#"{{"x":{}1{},"model":"m","stream":true}}"#,
+            "[".repeat(250),
+            "]".repeat(250)
+        );
+        let fields = request_fields(&nested, 256).unwrap();
+        assert_eq!(fields.model, TopField::Is("m".to_string()));
+        assert_eq!(fields.stream, TopField::Is(true));
+        let escaped = request_fields(r#"{"mod\u0065l":"k","x":[{"stream":true}]}"#, 64).unwrap();
+        assert_eq!(escaped.model, TopField::Is("k".to_string()));
+        assert_eq!(escaped.stream, TopField::Absent);
     }
 }

@@ -5,6 +5,38 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 use http_body_util::BodyExt;
 
+use crate::error::GatewayError;
+
+/// What an empty request body is, as the reference parses and forwards it.
+const EMPTY_JSON: &str = "{}";
+
+/// A request body as read, with the one rule for an empty body: it is the empty JSON object.
+pub struct RequestBody {
+    bytes: Bytes,
+}
+
+impl RequestBody {
+    pub fn new(bytes: Bytes) -> Self {
+        RequestBody { bytes }
+    }
+
+    /// The body as JSON text, checked as UTF-8 (once: protection takes the text).
+    pub fn json_text(&self) -> Result<&str, GatewayError> {
+        if self.bytes.is_empty() {
+            return Ok(EMPTY_JSON);
+        }
+        std::str::from_utf8(&self.bytes).map_err(|_| GatewayError::BodyNotUtf8)
+    }
+
+    /// The bytes to forward when protection changed nothing.
+    pub fn unchanged(&self) -> Bytes {
+        if self.bytes.is_empty() {
+            return Bytes::from_static(EMPTY_JSON.as_bytes());
+        }
+        self.bytes.clone()
+    }
+}
+
 /// Why a capped read stopped.
 #[derive(Debug)]
 pub enum ReadError<E> {

@@ -59,7 +59,7 @@ pub struct GatewayParts {
 
 /// A configuration the gateway refuses to serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GatewayError {
+pub enum GatewayConfigError {
     #[error(transparent)]
     Upstream(#[from] UpstreamConfigError),
     #[error("target adapter is unknown ({0}); use one of openai-compatible, vllm-openai, llama-cpp, ollama, anthropic, gemini")]
@@ -96,16 +96,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(parts: GatewayParts) -> Result<Gateway, GatewayError> {
+    pub fn new(parts: GatewayParts) -> Result<Gateway, GatewayConfigError> {
         let config = parts.config;
         let adapter_name = config
             .target
             .adapter_name()
-            .map_err(|error| GatewayError::UnknownAdapter(error.to_string()))?;
+            .map_err(|error| GatewayConfigError::UnknownAdapter(error.to_string()))?;
         let adapter = Adapter::named(adapter_name)
-            .ok_or_else(|| GatewayError::UnknownAdapter(adapter_name.to_string()))?;
+            .ok_or_else(|| GatewayConfigError::UnknownAdapter(adapter_name.to_string()))?;
         if config.streaming.request_mode == StreamRequestMode::Inspect {
-            return Err(GatewayError::InspectedStreamingUnavailable);
+            return Err(GatewayConfigError::InspectedStreamingUnavailable);
         }
         let auth: Option<Arc<dyn AuthProvider>> = match config.auth.provider.as_str() {
             "none" => None,
@@ -113,11 +113,11 @@ impl Gateway {
                 config.auth.store.clone(),
                 Arc::clone(&parts.crypto),
             ))),
-            "external" => Some(parts.auth.ok_or(GatewayError::ExternalAuthMissing)?),
-            other => return Err(GatewayError::UnsupportedAuth(other.to_string())),
+            "external" => Some(parts.auth.ok_or(GatewayConfigError::ExternalAuthMissing)?),
+            other => return Err(GatewayConfigError::UnsupportedAuth(other.to_string())),
         };
         if config.token_vault.detokenize_responses && parts.detokenizer.is_none() {
-            return Err(GatewayError::DetokenizerMissing);
+            return Err(GatewayConfigError::DetokenizerMissing);
         }
         let upstream = Upstream::new(
             &config.target.upstream,

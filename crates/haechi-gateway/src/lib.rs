@@ -14,6 +14,7 @@ pub mod adapters;
 pub mod audit;
 pub mod auth;
 mod body;
+mod error;
 mod gateway;
 mod handler;
 pub mod headers;
@@ -24,13 +25,15 @@ mod outside;
 pub mod rate;
 mod reply;
 mod response;
+mod scope;
 pub mod server;
 pub mod tls;
 mod tokens;
 mod upstream;
 
+pub use error::GatewayError;
 pub use gateway::{
-    run_blocking, Detokenizer, Gateway, GatewayError, GatewayParts, OffloadedTokenizer,
+    run_blocking, Detokenizer, Gateway, GatewayConfigError, GatewayParts, OffloadedTokenizer,
     ReadinessProbe,
 };
 pub use observability::VERSION;

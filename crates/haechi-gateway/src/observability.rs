@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::gateway::{run_blocking, Gateway};
 use crate::metrics::GatewayMetrics;
-use crate::reply::{full, json, Body, Refusal};
+use crate::reply::{error_json, full, json, Body};
 
 /// This gateway's version, as the observability routes report it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -46,17 +46,15 @@ pub(crate) fn answer(gateway: &Gateway, path: &str) -> Response<Body> {
             );
             response
         }
-        "/__haechi/metrics" => Refusal::new(
+        "/__haechi/metrics" => error_json(
             StatusCode::NOT_FOUND,
             "haechi_metrics_disabled",
             "Metrics endpoint is disabled (metrics.enabled: false)",
-        )
-        .into_response(),
-        _ => Refusal::new(
+        ),
+        _ => error_json(
             StatusCode::NOT_FOUND,
             "haechi_not_found",
             "Unknown observability route; use /__haechi/live, /ready, /health or /metrics",
-        )
-        .into_response(),
+        ),
     }
 }

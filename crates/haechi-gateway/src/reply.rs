@@ -1,8 +1,8 @@
-//! What the gateway answers with: one body type for every response, and the JSON error
-//! replies (`{"error": "haechi_*", "message": ...}`, pretty-printed like the reference).
+//! What the gateway answers with: one body type for every response, and JSON replies
+//! pretty-printed like the reference's.
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use serde_json::{json, Value};
@@ -29,63 +29,8 @@ pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     response
 }
 
-/// A refusal with a stable `haechi_*` code. The message says what is wrong and what to do and
-/// never carries a payload value, header value or credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// Close the connection after answering (the request body was not read to its end).
-    pub close: bool,
-    pub retry_after_secs: Option<u64>,
-}
-
-impl Refusal {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Refusal {
-            status,
-            code,
-            message: message.into(),
-            close: false,
-            retry_after_secs: None,
-        }
-    }
-
-    pub fn closing(mut self) -> Self {
-        self.close = true;
-        self
-    }
-
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_secs = Some(seconds);
-        self
-    }
-
-    pub fn into_response(self) -> Response<Body> {
-        let mut response = json(
-            self.status,
-            &json!({ "error": self.code, "message": self.message }),
-        );
-        if self.close {
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let Some(seconds) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
-
-/// An unexpected failure: the client learns only that it happened (the log has the class).
-pub fn internal_error() -> Refusal {
-    Refusal::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "haechi_proxy_error",
-        "Internal proxy error",
-    )
+/// A JSON error answer `{"error": code, "message": message}` (for routes outside the proxy
+/// path; a proxied request's refusals are [`crate::error::GatewayError`]s).
+pub fn error_json(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    json(status, &json!({ "error": code, "message": message }))
 }

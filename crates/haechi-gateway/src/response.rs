@@ -15,15 +15,16 @@ use serde_json::json;
 
 use haechi_core::config::FailureMode;
 use haechi_core::policy::ResolvedProfile;
-use haechi_core::protect::{ProtectError, ProtectedPayload};
+use haechi_core::protect::{payload_text, ProtectError, ProtectedPayload};
 use haechi_core::vocab::Direction;
 
 use crate::body::{declared_length, read_capped, ReadError};
+use crate::error::GatewayError;
 use crate::gateway::{run_blocking, Gateway};
-use crate::handler::{InFlight, Scope};
 use crate::headers::{rewritten_json_headers, sanitize_response_headers};
 use crate::metrics::Counter;
-use crate::reply::{full, internal_error, json, Body, Refusal};
+use crate::reply::{full, json, Body};
+use crate::scope::{InFlight, Scope};
 
 const TOKEN_MARKER_OPEN: &str = "[TOKEN:";
 
@@ -99,7 +100,7 @@ pub(crate) async fn protect(
     scope: &Scope,
     profile: &ResolvedProfile,
     issued_tokens: &[String],
-) -> Result<(Response<Body>, &'static str), Refusal> {
+) -> Result<(Response<Body>, &'static str), GatewayError> {
     let settings = &gateway.config.response_protection;
     let (mut parts, incoming) = upstream.into_parts();
     let encoding = header_text(&parts.headers, CONTENT_ENCODING);
@@ -111,25 +112,11 @@ pub(crate) async fn protect(
     let timeout = Duration::from_millis(gateway.config.limits.upstream_timeout_ms);
     let read = match tokio::time::timeout(timeout, read).await {
         Ok(read) => read,
-        Err(_) => {
-            gateway.metrics.inc(Counter::UpstreamTimeout);
-            return Err(Refusal::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "haechi_upstream_timeout",
-                "Upstream response body did not arrive within limits.upstreamTimeoutMs",
-            ));
-        }
+        Err(_) => return Err(GatewayError::UpstreamBodyTimeout),
     };
     let raw = match read {
         Ok(raw) => raw,
-        Err(ReadError::Body(_) | ReadError::Idle) => {
-            gateway.metrics.inc(Counter::UpstreamError);
-            return Err(Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                "haechi_upstream_unreachable",
-                "Upstream response failed while it was being read",
-            ));
-        }
+        Err(ReadError::Body(_) | ReadError::Idle) => return Err(GatewayError::UpstreamBodyFailed),
         Err(ReadError::TooLarge) if !settings.enabled => {
             gateway.metrics.inc(Counter::ResponseStreamTruncated);
             let body = json!({
@@ -196,9 +183,11 @@ pub(crate) async fn protect(
     }
 
     let context = scope.protect_context(Direction::Response, settings.mode);
-    let protected = gateway
-        .protector
-        .protect_deferred(&raw, &[], &context, &profile.policy);
+    let protected = payload_text(&raw).and_then(|text| {
+        gateway
+            .protector
+            .protect_deferred(text, &[], &context, &profile.policy)
+    });
     let deferred = match protected {
         Ok(deferred) => deferred,
         Err(
@@ -224,8 +213,7 @@ pub(crate) async fn protect(
                 correlation_id = %scope.correlation_id,
                 code = error.code(),
             );
-            gateway.metrics.inc(Counter::InternalError);
-            return Err(internal_error());
+            return Err(GatewayError::Internal);
         }
     };
     // Tokens reach the client only once their records are stored and the decision audited.
@@ -253,13 +241,12 @@ pub(crate) async fn protect(
                     correlation_id = %scope.correlation_id,
                     code = error.code,
                 );
-                gateway.metrics.inc(Counter::InternalError);
-                internal_error()
+                GatewayError::Internal
             })?;
             let current = match &rewritten {
                 Some(text) => text.as_str(),
                 // Protection verified the body is UTF-8.
-                None => std::str::from_utf8(&raw).map_err(|_| internal_error())?,
+                None => std::str::from_utf8(&raw).map_err(|_| GatewayError::Internal)?,
             };
             if let Some(restored) = restore_tokens(current, &values) {
                 rewritten = Some(restored);
@@ -287,7 +274,7 @@ async fn unprotected(
     permitted: bool,
     parts: http::response::Parts,
     raw: Bytes,
-) -> Result<(Response<Body>, &'static str), Refusal> {
+) -> Result<(Response<Body>, &'static str), GatewayError> {
     let hard = why == Uninspectable::TooLarge;
     let allowed = !hard
         && (permitted || gateway.config.response_protection.failure_mode == FailureMode::Allow);

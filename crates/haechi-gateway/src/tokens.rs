@@ -6,10 +6,9 @@
 use haechi_core::protect::{DeferredOutcome, ProtectOutcome};
 use haechi_core::seams::{commit_abandoned, PendingTokens, ProviderError};
 
+use crate::error::GatewayError;
 use crate::gateway::Gateway;
-use crate::handler::Scope;
-use crate::metrics::Counter;
-use crate::reply::{internal_error, Refusal};
+use crate::scope::Scope;
 
 /// Commit `pending` and wait for the outcome (`Ok` at once when nothing waits).
 pub(crate) async fn commit(pending: Option<Box<dyn PendingTokens>>) -> Result<(), ProviderError> {
@@ -30,7 +29,7 @@ impl Gateway {
         &self,
         deferred: DeferredOutcome,
         scope: &Scope,
-    ) -> Result<ProtectOutcome, Refusal> {
+    ) -> Result<ProtectOutcome, GatewayError> {
         let (stored, recorded) = tokio::join!(
             self.store_tokens(deferred.pending_tokens, scope),
             self.record(deferred.event, scope)
@@ -44,15 +43,14 @@ impl Gateway {
         &self,
         pending: Option<Box<dyn PendingTokens>>,
         scope: &Scope,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), GatewayError> {
         commit(pending).await.map_err(|error| {
             tracing::error!(
                 event = "token_vault_write_failed",
                 correlation_id = %scope.correlation_id,
                 code = error.code,
             );
-            self.metrics.inc(Counter::InternalError);
-            internal_error()
+            GatewayError::Internal
         })
     }
 }

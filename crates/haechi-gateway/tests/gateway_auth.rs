@@ -15,7 +15,7 @@ use haechi_gateway::auth::{
     external_identity, AuthError, AuthFuture, AuthProvider, ExternalClaims, Labels,
 };
 use haechi_gateway::rate::{RateFuture, RateLimiter};
-use haechi_gateway::GatewayError;
+use haechi_gateway::GatewayConfigError;
 use http::Method;
 use serde_json::{json, Value};
 
@@ -291,7 +291,7 @@ async fn external_auth_without_a_provider_is_refused_at_startup() {
         .try_gateway()
         .err()
         .expect("started without a provider");
-    assert_eq!(error, GatewayError::ExternalAuthMissing);
+    assert_eq!(error, GatewayConfigError::ExternalAuthMissing);
 }
 
 // ---------------------------------------------------------------------------------------------

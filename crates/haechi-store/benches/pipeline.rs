@@ -117,7 +117,7 @@ fn tokenize(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 protector
-                    .protect(payload.as_bytes(), &context)
+                    .protect(&payload, &context)
                     .map(|o| o.issued_tokens.len())
             })
         });

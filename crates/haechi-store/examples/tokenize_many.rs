@@ -79,7 +79,7 @@ fn run(name: &str, config: &Config, input: &str, runs: usize) -> Result<(), Stri
     for _ in 0..runs {
         let started = Instant::now();
         let outcome = protector
-            .protect(input.as_bytes(), &context)
+            .protect(input, &context)
             .map_err(|e| format!("protect: {e}"))?;
         times.push(started.elapsed());
         if !matches!(outcome.payload, ProtectedPayload::Rewritten(_)) {

@@ -81,7 +81,7 @@ fn one_payload_of_many_values_is_one_transaction_and_every_token_reveals() {
     let protector = tokenizing_protector(vault.clone(), Arc::new(MemoryAuditSink::new()));
     let before = vault.commits();
 
-    let outcome = ok(protector.protect(many_emails_payload().as_bytes(), &context()));
+    let outcome = ok(protector.protect(&many_emails_payload(), &context()));
 
     assert_eq!(vault.commits() - before, 1, "one payload, one transaction");
     assert_eq!(outcome.issued_tokens.len(), VALUES);
@@ -105,7 +105,7 @@ fn a_failed_batch_write_fails_protect_and_stores_nothing() {
     let audit = Arc::new(MemoryAuditSink::new());
     let protector = tokenizing_protector(vault.clone(), audit.clone());
 
-    let result = protector.protect(many_emails_payload().as_bytes(), &context());
+    let result = protector.protect(&many_emails_payload(), &context());
 
     let error = result.err().map(|e| e.code());
     assert_eq!(error, Some("haechi_vault_io"), "no output to forward");
@@ -117,8 +117,7 @@ fn a_failed_batch_write_fails_protect_and_stores_nothing() {
 
     // The deferred form hands the records over uncommitted; their commit fails the same way.
     let policy = Arc::clone(&protector.policies().base().policy);
-    let deferred =
-        ok(protector.protect_deferred(many_emails_payload().as_bytes(), &[], &context(), &policy));
+    let deferred = ok(protector.protect_deferred(&many_emails_payload(), &[], &context(), &policy));
     let Some(pending) = deferred.pending_tokens else {
         panic!("the records should wait to be stored");
     };

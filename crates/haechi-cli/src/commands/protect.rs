@@ -64,7 +64,7 @@ pub fn protect_text(
         direction,
         mode,
     );
-    let outcome = protector.protect(input.as_bytes(), &context)?;
+    let outcome = protector.protect(input, &context)?;
     Ok((mode, outcome))
 }
 

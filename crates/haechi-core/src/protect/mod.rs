@@ -83,6 +83,14 @@ impl From<ProviderError> for ProtectError {
     }
 }
 
+/// A payload's bytes as the text protection reads: UTF-8, checked once by whoever received
+/// the bytes (the gateway, the CLI), or [`ProtectError::NotUtf8`].
+pub fn payload_text(input: &[u8]) -> Result<&str, ProtectError> {
+    std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
+        offset: error.valid_up_to(),
+    })
+}
+
 /// A protector that cannot be built from a configuration.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BuildError {
@@ -108,15 +116,13 @@ pub struct Collaborators {
     pub tokenizer: Option<Arc<dyn Tokenizer>>,
 }
 
-/// What protecting one payload produced.
+/// The payload protection leaves to forward (unless the outcome is blocked).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProtectedPayload {
     /// Forward the original bytes: nothing was transformed (or the mode does not enforce).
     Unchanged,
     /// Forward these bytes instead.
     Rewritten(String),
-    /// Refuse the payload.
-    Blocked,
 }
 
 #[derive(Debug, Clone)]
@@ -154,9 +160,9 @@ impl ProtectOutcome {
     /// The bytes to forward, or `None` when blocked.
     pub fn output<'a>(&'a self, input: &'a str) -> Option<&'a str> {
         match &self.payload {
+            _ if self.blocked => None,
             ProtectedPayload::Unchanged => Some(input),
             ProtectedPayload::Rewritten(text) => Some(text),
-            ProtectedPayload::Blocked => None,
         }
     }
 }
@@ -194,21 +200,21 @@ impl Protector {
     /// Protect with the base policy.
     pub fn protect(
         &self,
-        input: &[u8],
+        text: &str,
         context: &ProtectContext,
     ) -> Result<ProtectOutcome, ProtectError> {
         let policy = Arc::clone(&self.policies.base().policy);
-        self.protect_with(input, context, &policy)
+        self.protect_with(text, context, &policy)
     }
 
     /// Protect with a specific (profile-resolved) policy.
     pub fn protect_with(
         &self,
-        input: &[u8],
+        text: &str,
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<ProtectOutcome, ProtectError> {
-        let (outcome, event) = self.protect_unrecorded(input, context, policy)?;
+        let (outcome, event) = self.protect_unrecorded(text, context, policy)?;
         self.collaborators.audit.record_prepared(event)?;
         Ok(outcome)
     }
@@ -219,11 +225,11 @@ impl Protector {
     /// Token records are stored (one vault transaction) before this returns.
     pub fn protect_unrecorded(
         &self,
-        input: &[u8],
+        text: &str,
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
-        let deferred = self.protect_deferred(input, &[], context, policy)?;
+        let deferred = self.protect_deferred(text, &[], context, policy)?;
         if let Some(pending) = deferred.pending_tokens {
             commit_blocking(pending)?;
         }
@@ -241,14 +247,11 @@ impl Protector {
     /// whole request; their replacements come back in [`ProtectOutcome::outside`].
     pub fn protect_deferred<'a>(
         &self,
-        input: &'a [u8],
+        text: &'a str,
         outside: &'a [OutsideValue<'a>],
         context: &ProtectContext,
         policy: &CompiledPolicy,
     ) -> Result<DeferredOutcome, ProtectError> {
-        let text = std::str::from_utf8(input).map_err(|error| ProtectError::NotUtf8 {
-            offset: error.valid_up_to(),
-        })?;
         let mut scan = Scan {
             protector: self,
             policy,
@@ -283,7 +286,7 @@ impl Protector {
         let blocked = enforced && decided.iter().any(|d| d.action == Action::Block);
         let mut outside_out = vec![None; outside.len()];
         let (payload, issued) = if blocked {
-            (ProtectedPayload::Blocked, None)
+            (ProtectedPayload::Unchanged, None)
         } else if enforced && decided.iter().any(|d| d.action != Action::Allow) {
             self.transform(text, &hits, &decided, context, &mut outside_out)?
         } else {

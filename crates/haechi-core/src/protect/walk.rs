@@ -277,7 +277,7 @@ fn decode_string(text: &str, span: Range<usize>) -> Result<Cow<'_, str>, Protect
         })
 }
 
-fn invalid_json(input: &[u8], error: JiterError) -> ProtectError {
+pub(super) fn invalid_json(input: &[u8], error: JiterError) -> ProtectError {
     let position = jiter::LinePosition::find(input, error.index);
     ProtectError::InvalidJson {
         line: position.line,

@@ -1,6 +1,8 @@
 use super::*;
+use crate::scope::origin_form;
+use http::StatusCode;
 
-fn target(raw: &str) -> Result<(String, String), Refusal> {
+fn target(raw: &str) -> Result<(String, String), GatewayError> {
     origin_form(&raw.parse::<http::Uri>().unwrap(), http::Version::HTTP_11)
 }
 
@@ -37,8 +39,8 @@ fn absolute_and_scheme_relative_targets_are_refused() {
         "//evil.example/x",
     ] {
         let refusal = target(raw).unwrap_err();
-        assert_eq!(refusal.code, "haechi_invalid_proxy_target");
-        assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+        assert_eq!(refusal.code(), "haechi_invalid_proxy_target");
+        assert_eq!(refusal.status(), StatusCode::BAD_REQUEST);
     }
 }
 

@@ -37,8 +37,8 @@ use haechi_crypto::{init_local_key_file, LocalKeyProvider};
 use haechi_gateway::auth::{AuthProvider, IssuedToken, Labels, NewToken};
 use haechi_gateway::rate::RateLimiter;
 use haechi_gateway::{
-    bind, BoundGateway, Detokenizer, Drain, Gateway, GatewayError, GatewayParts, ListenOptions,
-    OffloadedTokenizer, ReadinessProbe, ServeError,
+    bind, BoundGateway, Detokenizer, Drain, Gateway, GatewayConfigError, GatewayParts,
+    ListenOptions, OffloadedTokenizer, ReadinessProbe, ServeError,
 };
 use haechi_store::audit::{AuditWriter, BatchAppend, JsonlAuditSink, JsonlOptions, WriterOptions};
 use haechi_store::vault::{
@@ -494,7 +494,7 @@ impl Setup {
         load_config_str(&doc.to_string(), &|_| None).unwrap()
     }
 
-    fn build(&mut self) -> (Result<Gateway, GatewayError>, Parts) {
+    fn build(&mut self) -> (Result<Gateway, GatewayConfigError>, Parts) {
         let config = self.config();
         let parts = Parts::build(&config);
         let gateway = Gateway::new(GatewayParts {
@@ -511,7 +511,7 @@ impl Setup {
     }
 
     /// Build the gateway as `haechi proxy` does, without binding it.
-    pub fn try_gateway(mut self) -> Result<Gateway, GatewayError> {
+    pub fn try_gateway(mut self) -> Result<Gateway, GatewayConfigError> {
         self.build().0
     }
 
