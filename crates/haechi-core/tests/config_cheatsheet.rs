@@ -19,7 +19,7 @@ fn keys_provider_must_be_known() {
         accepted(json!({"keys": {"provider": "external"}}))
             .keys
             .provider,
-        "external"
+        haechi_core::config::KeysProvider::External
     );
 }
 
@@ -155,7 +155,7 @@ fn audit_anchor_is_validated() {
     let anchor = accepted(json!({"audit": {"anchor": {"mode": "stdout"}}}))
         .audit
         .anchor;
-    assert_eq!(anchor.mode, "stdout");
+    assert_eq!(anchor.mode, haechi_core::config::AnchorMode::Stdout);
     assert_eq!(anchor.every_records, 1);
 }
 

@@ -129,7 +129,10 @@ fn only_the_overlay_variables_are_read() {
     .expect("defaults");
     let asked = asked.into_inner();
     assert_eq!(asked, ENV_OVERLAY_VARS.map(String::from).to_vec());
-    assert_eq!(config.keys.provider, "local");
+    assert_eq!(
+        config.keys.provider,
+        haechi_core::config::KeysProvider::Local
+    );
     assert_eq!(config.keys.key_file, ".haechi/dev.keys.json");
     assert_eq!(config.auth.store, ".haechi/auth.json");
     assert!(config.proxy.tls.is_none());

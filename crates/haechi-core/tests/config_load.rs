@@ -82,7 +82,10 @@ fn policy_actions_merge_over_the_default_card_block() {
 #[test]
 fn audit_anchor_merges_over_its_defaults() {
     let config = load(r#"{ "audit": { "anchor": { "mode": "file" } } }"#).unwrap();
-    assert_eq!(config.audit.anchor.mode, "file");
+    assert_eq!(
+        config.audit.anchor.mode,
+        haechi_core::config::AnchorMode::File
+    );
     assert_eq!(
         config.audit.anchor.path.as_deref(),
         Some(".haechi/audit.anchor.jsonl")

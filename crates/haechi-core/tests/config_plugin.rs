@@ -33,7 +33,10 @@ fn plugin(overrides: Value) -> Value {
 #[test]
 fn auth_plugin_well_formed_configs_load() {
     let config = accepted(plugin(json!({})));
-    assert_eq!(config.auth.provider, "plugin");
+    assert_eq!(
+        config.auth.provider,
+        haechi_core::config::AuthProviderKind::Plugin
+    );
     let p = config.auth.plugin.expect("plugin");
     assert_eq!(p["timeoutMs"], 1000);
     accepted(plugin(

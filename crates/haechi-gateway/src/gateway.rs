@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use haechi_core::config::{Config, StreamRequestMode};
+use haechi_core::config::{AuthProviderKind, Config, StreamRequestMode};
 use haechi_core::protect::Protector;
 use haechi_core::seams::{
     CommitDone, Crypto, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
@@ -107,14 +107,16 @@ impl Gateway {
         if config.streaming.request_mode == StreamRequestMode::Inspect {
             return Err(GatewayConfigError::InspectedStreamingUnavailable);
         }
-        let auth: Option<Arc<dyn AuthProvider>> = match config.auth.provider.as_str() {
-            "none" => None,
-            "bearer" => Some(Arc::new(BearerAuth::new(
+        let auth: Option<Arc<dyn AuthProvider>> = match config.auth.provider {
+            AuthProviderKind::None => None,
+            AuthProviderKind::Bearer => Some(Arc::new(BearerAuth::new(
                 config.auth.store.clone(),
                 Arc::clone(&parts.crypto),
             ))),
-            "external" => Some(parts.auth.ok_or(GatewayConfigError::ExternalAuthMissing)?),
-            other => return Err(GatewayConfigError::UnsupportedAuth(other.to_string())),
+            AuthProviderKind::External => {
+                Some(parts.auth.ok_or(GatewayConfigError::ExternalAuthMissing)?)
+            }
+            other => return Err(GatewayConfigError::UnsupportedAuth(other.as_str().into())),
         };
         if config.token_vault.detokenize_responses && parts.detokenizer.is_none() {
             return Err(GatewayConfigError::DetokenizerMissing);

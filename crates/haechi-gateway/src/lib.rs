@@ -11,6 +11,7 @@
 //! line, metric label, audit event or error body.
 
 pub mod adapters;
+pub mod assembly;
 pub mod audit;
 pub mod auth;
 mod body;

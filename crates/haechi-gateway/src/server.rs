@@ -31,6 +31,17 @@ pub struct ListenOptions {
     pub allow_remote_bind: bool,
 }
 
+impl ListenOptions {
+    /// `proxy.host` and `proxy.port` of the config, loopback only.
+    pub fn from_config(config: &haechi_core::config::Config) -> Self {
+        ListenOptions {
+            host: config.proxy.host.clone(),
+            port: config.proxy.port,
+            allow_remote_bind: false,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("refusing to bind the Haechi proxy to non-loopback host {0}; pass --allow-remote-bind only in an explicitly secured environment")]

@@ -376,7 +376,7 @@ fn options_come_from_the_config() {
         ok(JsonlOptions::from_config(&config.audit)),
         JsonlOptions::default()
     );
-    config.audit.anchor.mode = "file".into();
+    config.audit.anchor.mode = haechi_core::config::AnchorMode::File;
     config.audit.anchor.path = Some(".haechi/audit.anchor.jsonl".into());
     config.audit.anchor.every_records = 4;
     let options = ok(JsonlOptions::from_config(&config.audit));
@@ -407,6 +407,6 @@ fn options_come_from_the_config() {
         FsyncPolicy::Never
     );
     // An anchor mode we cannot honour fails closed instead of silently not anchoring.
-    config.audit.anchor.mode = "stdout".into();
+    config.audit.anchor.mode = haechi_core::config::AnchorMode::Stdout;
     assert!(JsonlOptions::from_config(&config.audit).is_err());
 }

@@ -20,7 +20,9 @@ pub fn run(audit: Option<&Path>, anchor: Option<Option<&Path>>, config_path: &Pa
     if audit_path.is_none() || matches!(anchor, Some(None)) {
         let config = load_config(config_path)?;
         audit_path.get_or_insert_with(|| PathBuf::from(&config.audit.path));
-        if anchor_path.is_none() && config.audit.anchor.mode == "file" {
+        if anchor_path.is_none()
+            && config.audit.anchor.mode == haechi_core::config::AnchorMode::File
+        {
             anchor_path = config.audit.anchor.path.as_ref().map(PathBuf::from);
         }
         if anchor_path.is_none() && matches!(anchor, Some(None)) {

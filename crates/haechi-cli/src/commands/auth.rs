@@ -88,10 +88,9 @@ fn revoke(id: Option<&str>, config_path: &Path) -> Result<u8> {
 /// The config, refused unless the store can be hashed with the local key.
 fn load_auth_config(path: &Path) -> Result<Config> {
     let config = load_config(path)?;
-    if config.keys.provider != "local" {
+    if config.keys.provider != haechi_core::config::KeysProvider::Local {
         bail!(
-            "haechi auth requires keys.provider \"local\" (keys.provider is {:?}): tokens are hashed with the local key; switch to the local provider, or issue tokens from the program that embeds Haechi with its own key provider",
-            config.keys.provider
+            "haechi auth requires keys.provider \"local\" (keys.provider is \"external\"): tokens are hashed with the local key; switch to the local provider, or issue tokens from the program that embeds Haechi with its own key provider"
         );
     }
     Ok(config)

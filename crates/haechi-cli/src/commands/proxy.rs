@@ -2,24 +2,15 @@
 //! then drain within `limits.shutdownGraceMs`.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use haechi_core::config::{Config, LogFormat};
-use haechi_core::protect::{Collaborators, Protector};
-use haechi_core::seams::{AuditSink, Crypto, Tokenizer};
 use haechi_core::vocab::Mode;
-use haechi_gateway::{
-    Detokenizer, Drain, Gateway, GatewayParts, ListenOptions, OffloadedTokenizer,
-};
-use haechi_store::audit::{check_writable, AuditWriter, BatchAppend, WriterOptions};
-use haechi_store::vault::TokenGovernance;
+use haechi_gateway::assembly::AssembledGateway;
+use haechi_gateway::{Drain, Gateway, ListenOptions};
 use serde_json::json;
 
-use crate::runtime::{
-    load_config, open_audit, open_keys, open_vault, spawn_vault_writer, LazyVault,
-    ReleaseKeysOnExit,
-};
+use crate::runtime::{load_config, print_notice};
 
 pub struct ProxyArgs<'a> {
     pub config: &'a Path,
@@ -40,71 +31,21 @@ pub fn run(args: &ProxyArgs<'_>) -> Result<u8> {
 
 async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     haechi_gateway::logging::init(config.logging.format);
-    let keys = open_keys(&config)?;
-    // Declared before everything that shares the provider, so it runs last: after the drain
-    // and the audit writer's shutdown, the unused part of the nonce chunk is given back.
-    let _release = ReleaseKeysOnExit(keys.clone());
-    let crypto: Arc<dyn Crypto> = keys.clone();
-    let sink = open_audit(&config)?;
-    // A log that cannot take another record (a torn last line) would fail every request:
-    // refuse to start and say how to repair it.
-    sink.head()
-        .map_err(|error| anyhow!("cannot start the gateway: {}", error.message))?;
-    let writer = Arc::new(
-        AuditWriter::spawn(sink as Arc<dyn BatchAppend>, WriterOptions::default())
-            .context("cannot start the audit writer thread")?,
-    );
-    let audit: Arc<dyn AuditSink> = writer.clone();
-
-    // The vault opens at startup when responses are detokenized (the gateway needs its
-    // governance), otherwise on the first tokenized value. Tokens are stored through one
-    // group-commit writer: concurrent requests share a transaction.
-    let (tokenizer, detokenizer): (Arc<dyn Tokenizer>, Option<Arc<dyn Detokenizer>>) =
-        if config.token_vault.detokenize_responses {
-            let vault = Arc::new(open_vault(&config, keys.clone())?);
-            let governance = TokenGovernance::new(
-                vault.clone(),
-                config.token_vault.reveal_policy,
-                audit.clone(),
-            );
-            let writer = spawn_vault_writer(vault, &config)?;
-            (Arc::new(writer), Some(Arc::new(governance)))
-        } else {
-            let vault = LazyVault::new(&config, keys.clone()).with_group_commit();
-            (Arc::new(vault), None)
-        };
-    let collaborators = Collaborators {
-        audit,
-        crypto: Some(crypto.clone()),
-        tokenizer: Some(Arc::new(OffloadedTokenizer(tokenizer))),
-    };
-    let protector = Protector::new(&config, collaborators)
-        .map_err(|error| anyhow!("invalid config: {error}"))?;
-    let audit_path = std::path::PathBuf::from(&config.audit.path);
-    let listen = ListenOptions {
-        host: args
-            .host
-            .map_or_else(|| config.proxy.host.clone(), str::to_owned),
-        port: args.port.unwrap_or(config.proxy.port),
-        allow_remote_bind: args.allow_remote_bind,
-    };
+    let mut listen = ListenOptions::from_config(&config);
+    if let Some(host) = args.host {
+        listen.host = host.to_owned();
+    }
+    listen.port = args.port.unwrap_or(listen.port);
+    listen.allow_remote_bind = args.allow_remote_bind;
     let format = config.logging.format;
     let upstream = config.target.upstream.clone();
     let mode = config.effective_mode();
     let response_protection = config.response_protection.enabled;
     let trust_forwarded_proto = config.proxy.trust_forwarded_proto;
 
-    let gateway = Gateway::new(GatewayParts {
-        config,
-        protector: Arc::new(protector),
-        audit: writer.clone(),
-        crypto,
-        auth: None,
-        rate_limiter: None,
-        detokenizer,
-        readiness: Some(Arc::new(move || check_writable(&audit_path).is_ok())),
-    })
-    .map_err(|error| anyhow!("{error}"))?;
+    // Everything the config names, opened with the library's fail-closed rules; `guard`
+    // flushes the audit log and releases the key budget once the server has drained.
+    let AssembledGateway { gateway, guard } = Gateway::from_config_with(config, print_notice)?;
     let bound = haechi_gateway::bind(gateway, &listen).await?;
     let address = bound.local_addr();
     let scheme = if bound.is_tls() { "https" } else { "http" };
@@ -125,7 +66,7 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
 
     let drain = bound.serve(shutdown_signal(lines)).await;
     // Everything queued reaches the log before the process exits.
-    writer.shutdown();
+    drop(guard);
     lines.stopped(drain);
     Ok(crate::commands::EXIT_OK)
 }

@@ -105,7 +105,7 @@ fn key_status(config: &Config, warnings: &mut Vec<String>) -> (Value, Option<Cry
         "permissions": permissions,
         "nonceBudget": Value::Null,
     });
-    if config.keys.provider != "local" {
+    if config.keys.provider != haechi_core::config::KeysProvider::Local {
         // No local key is used for encryption; report the file as the reference does.
         match &metadata {
             Some(m) if m.permissions().mode() & 0o077 != 0 => warnings.push(format!(
@@ -160,7 +160,7 @@ fn nonce_budget_json(budget: &NonceBudgetStatus) -> Value {
 }
 
 fn audit_status(config: &Config, warnings: &mut Vec<String>) -> Value {
-    let anchor_enabled = config.audit.anchor.mode == "file";
+    let anchor_enabled = config.audit.anchor.mode == haechi_core::config::AnchorMode::File;
     let anchor_path = anchor_enabled
         .then(|| config.audit.anchor.path.clone())
         .flatten();

@@ -69,14 +69,14 @@ pub fn default_config() -> Config {
         },
         filters: FiltersConfig::default(),
         keys: KeysConfig {
-            provider: "local".into(),
+            provider: KeysProvider::Local,
             key_file: ".haechi/dev.keys.json".into(),
         },
         audit: AuditConfig {
-            sink: "jsonl".into(),
+            sink: AuditSinkKind::Jsonl,
             path: ".haechi/audit.jsonl".into(),
             anchor: AnchorConfig {
-                mode: "none".into(),
+                mode: AnchorMode::None,
                 path: Some(".haechi/audit.anchor.jsonl".into()),
                 every_records: 1,
             },
@@ -84,7 +84,7 @@ pub fn default_config() -> Config {
             fsync_interval_ms: DEFAULT_FSYNC_INTERVAL_MS,
         },
         token_vault: TokenVaultConfig {
-            provider: "local".into(),
+            provider: TokenVaultProvider::Local,
             path: ".haechi/token-vault.json".into(),
             reveal_policy: RevealPolicy::Disabled,
             retention_days: 30.0,
@@ -109,7 +109,7 @@ pub fn default_config() -> Config {
             require_json_rpc: true,
         },
         auth: AuthConfig {
-            provider: "none".into(),
+            provider: AuthProviderKind::None,
             store: ".haechi/auth.json".into(),
             allowed_label_keys: vec!["team".into(), "env".into(), "tier".into(), "role".into()],
             plugin: None,

@@ -202,16 +202,24 @@ pub enum AllowlistEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeysConfig {
-    /// `local` | `external`.
-    pub provider: String,
+    pub provider: KeysProvider,
     pub key_file: String,
+}
+
+/// `keys.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeysProvider {
+    /// The key file at `keys.keyFile`.
+    Local,
+    /// A provider supplied by a program that embeds Haechi.
+    External,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditConfig {
-    /// Only `jsonl`.
-    pub sink: String,
+    pub sink: AuditSinkKind,
     pub path: String,
     pub anchor: AnchorConfig,
     /// Ours (additive): when appended records are forced to disk (see [`AuditFsync`]).
@@ -247,11 +255,39 @@ pub enum AuditFsync {
     Never,
 }
 
+/// `audit.sink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditSinkKind {
+    /// The JSONL file at `audit.path`.
+    Jsonl,
+}
+
+/// `audit.anchor.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnchorMode {
+    None,
+    /// Head hashes appended to `audit.anchor.path`.
+    File,
+    /// Head hashes printed to standard output (accepted, not served by this build).
+    Stdout,
+}
+
+impl AnchorMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnchorMode::None => "none",
+            AnchorMode::File => "file",
+            AnchorMode::Stdout => "stdout",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AnchorConfig {
-    /// `none` | `file` | `stdout`.
-    pub mode: String,
+    pub mode: AnchorMode,
     /// The anchor stream for `mode: file`.
     pub path: Option<String>,
     /// Anchor the chain head every N records (N >= 1).
@@ -268,14 +304,21 @@ pub enum RevealPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenVaultConfig {
-    /// Only `local`.
-    pub provider: String,
+    pub provider: TokenVaultProvider,
     pub path: String,
     pub reveal_policy: RevealPolicy,
     pub retention_days: f64,
     pub deterministic: bool,
     pub deterministic_types: Option<Vec<String>>,
     pub detokenize_responses: bool,
+}
+
+/// `tokenVault.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenVaultProvider {
+    /// The SQLite vault beside `tokenVault.path`.
+    Local,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,12 +359,35 @@ pub struct McpConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthConfig {
-    /// `none` | `bearer` | `external` | `plugin`.
-    pub provider: String,
+    pub provider: AuthProviderKind,
     pub store: String,
     pub allowed_label_keys: Vec<String>,
     /// The signed-plugin settings (`auth.plugin`), shape-validated; consumed by the plugin host.
     pub plugin: Option<Value>,
+}
+
+/// `auth.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthProviderKind {
+    None,
+    /// Tokens from `haechi auth add`, in `auth.store`.
+    Bearer,
+    /// A provider supplied by a program that embeds Haechi.
+    External,
+    /// A signed, sandboxed plugin (`auth.plugin`).
+    Plugin,
+}
+
+impl AuthProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthProviderKind::None => "none",
+            AuthProviderKind::Bearer => "bearer",
+            AuthProviderKind::External => "external",
+            AuthProviderKind::Plugin => "plugin",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use haechi_core::audit::{
     js_stringify, AuditLog, AuditStore, ChainHead, PreparedEvent, SealedRecord,
 };
-use haechi_core::config::AuditFsync;
+use haechi_core::config::{AnchorMode, AuditFsync};
 use haechi_core::seams::{AuditSink, ProviderError};
 use serde_json::{Map, Value};
 
@@ -78,15 +78,15 @@ impl JsonlOptions {
     pub fn from_config(
         config: &haechi_core::config::model::AuditConfig,
     ) -> Result<Self, AuditStoreError> {
-        let anchor = match (config.anchor.mode.as_str(), &config.anchor.path) {
-            ("none", _) => None,
-            ("file", Some(path)) => Some(AnchorSettings {
+        let anchor = match (config.anchor.mode, &config.anchor.path) {
+            (AnchorMode::None, _) => None,
+            (AnchorMode::File, Some(path)) => Some(AnchorSettings {
                 path: PathBuf::from(path),
                 every_records: config.anchor.every_records,
             }),
             (mode, _) => {
                 return Err(AuditStoreError::UnsupportedAnchorMode {
-                    mode: mode.to_string(),
+                    mode: mode.as_str().to_string(),
                 })
             }
         };
