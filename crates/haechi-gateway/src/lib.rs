@@ -32,6 +32,11 @@ pub mod tls;
 mod tokens;
 mod upstream;
 
+/// The README's Rust examples, compiled as doc tests so they keep matching the API.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeExamples;
+
 pub use error::GatewayError;
 pub use gateway::{
     run_blocking, Detokenizer, Gateway, GatewayConfigError, GatewayParts, OffloadedTokenizer,
