@@ -18,6 +18,7 @@ pub mod config;
 pub mod detect;
 pub mod hash;
 pub mod js_json;
+pub mod markers;
 pub mod policy;
 pub mod protect;
 pub mod seams;

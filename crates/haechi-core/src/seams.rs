@@ -52,10 +52,6 @@ fn legacy_version() -> u32 {
     1
 }
 
-/// Opening of an envelope marker in a payload.
-pub const ENVELOPE_MARKER_PREFIX: &str = "[HAECHI_ENC:";
-/// Closing of an envelope marker.
-pub const ENVELOPE_MARKER_SUFFIX: &str = "]";
 
 impl Envelope {
     /// The envelope as `JSON.stringify` writes it, fields in the reference's order (v, alg, kid,
@@ -89,7 +85,7 @@ impl Envelope {
     pub fn to_marker(&self) -> String {
         use base64::Engine as _;
         let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_json_text());
-        format!("{ENVELOPE_MARKER_PREFIX}{body}{ENVELOPE_MARKER_SUFFIX}")
+        crate::markers::envelope(&body)
     }
 }
 

@@ -48,10 +48,7 @@ pub use check::{
 };
 pub use error::CryptoError;
 pub use keyfile::{init_local_key_file, KeyInitOutcome, ALG};
-pub use marker::{
-    envelope_json, envelope_marker, parse_envelope_marker, ENVELOPE_MARKER_PREFIX,
-    ENVELOPE_MARKER_SUFFIX,
-};
+pub use marker::{envelope_json, envelope_marker, parse_envelope_marker};
 pub use private_file::write_private_file_atomic;
 pub use provider::LocalKeyProvider;
 

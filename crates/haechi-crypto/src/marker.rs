@@ -6,7 +6,6 @@ use haechi_core::seams::Envelope;
 use crate::encoding::b64url_strict;
 use crate::error::CryptoError;
 
-pub use haechi_core::seams::{ENVELOPE_MARKER_PREFIX, ENVELOPE_MARKER_SUFFIX};
 
 /// The envelope as `JSON.stringify` writes it ([`Envelope::to_json_text`]).
 pub fn envelope_json(envelope: &Envelope) -> String {
@@ -21,10 +20,7 @@ pub fn envelope_marker(envelope: &Envelope) -> String {
 /// Read an envelope back from a whole marker. The body must be strict unpadded base64url that
 /// round-trips, decode to UTF-8 JSON and have the envelope's shape. Errors never quote the input.
 pub fn parse_envelope_marker(marker: &str) -> Result<Envelope, CryptoError> {
-    let body = marker
-        .strip_prefix(ENVELOPE_MARKER_PREFIX)
-        .and_then(|rest| rest.strip_suffix(ENVELOPE_MARKER_SUFFIX))
-        .ok_or(CryptoError::InvalidMarker {
+    let body = haechi_core::markers::envelope_body(marker).ok_or(CryptoError::InvalidMarker {
             reason: "it must look like [HAECHI_ENC:<base64url>]",
         })?;
     if body.is_empty() {

@@ -27,7 +27,7 @@ use haechi_core::vocab::Direction;
 
 use crate::adapters::UNKNOWN_ROUTE;
 use crate::audit::GatewayDecision;
-use crate::auth::{has_bearer_header, GatewayIdentity};
+use crate::auth::{DenyReason, GatewayIdentity};
 use crate::body::{declared_length, read_capped, ReadError, RequestBody};
 use crate::error::GatewayError;
 use crate::gateway::Gateway;
@@ -175,29 +175,24 @@ impl Gateway {
         scope: &mut Scope,
     ) -> Result<&ResolvedProfile, GatewayError> {
         if let Some(provider) = &self.auth {
-            let denied = match provider.authenticate(headers).await {
-                Ok(Some(identity)) => {
-                    scope.audit_identity = Some(identity.audit());
-                    scope.identity = Some(identity);
-                    None
-                }
-                Ok(None) if has_bearer_header(headers) => Some("invalid_token"),
-                Ok(None) => Some("no_token"),
-                Err(error) => {
-                    tracing::warn!(
-                        event = "auth_provider_error",
-                        correlation_id = %scope.correlation_id,
-                        error = %error,
-                    );
-                    Some("provider_error")
-                }
-            };
-            if let Some(reason) = denied {
-                self.decide(scope, "auth_denied", reason.into(), true)
+            let outcome = provider.authenticate(headers).await;
+            if let Err(error) = &outcome {
+                tracing::warn!(
+                    event = "auth_provider_error",
+                    correlation_id = %scope.correlation_id,
+                    error = %error,
+                );
+            }
+            if let Some(reason) = DenyReason::of(headers, &outcome) {
+                self.decide(scope, "auth_denied", reason.as_str().into(), true)
                     .await?;
                 return Err(GatewayError::AuthDenied {
-                    provider_failed: reason == "provider_error",
+                    provider_failed: reason == DenyReason::ProviderError,
                 });
+            }
+            if let Ok(Some(identity)) = outcome {
+                scope.audit_identity = Some(identity.audit());
+                scope.identity = Some(identity);
             }
         }
         let profile_identity = scope

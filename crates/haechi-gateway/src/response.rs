@@ -26,8 +26,6 @@ use crate::metrics::Counter;
 use crate::reply::{full, json, Body};
 use crate::scope::{InFlight, Scope};
 
-const TOKEN_MARKER_OPEN: &str = "[TOKEN:";
-
 /// The cap on any upstream body the gateway relays (`responseProtection.maxBytes`).
 fn response_cap(gateway: &Gateway) -> u64 {
     match gateway.config.response_protection.max_bytes {
@@ -316,24 +314,20 @@ pub(crate) fn restore_tokens(text: &str, values: &HashMap<String, String>) -> Op
         return None;
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut copied = 0;
     let mut restored = false;
-    while let Some(start) = rest.find(TOKEN_MARKER_OPEN) {
-        let after = &rest[start + TOKEN_MARKER_OPEN.len()..];
-        let Some(end) = after.find(']') else { break };
-        out.push_str(&rest[..start]);
-        match values.get(&after[..end]) {
-            Some(plaintext) => {
-                let mut quoted = String::with_capacity(plaintext.len() + 2);
-                haechi_core::js_json::push_string(&mut quoted, plaintext);
-                out.push_str(&quoted[1..quoted.len() - 1]);
-                restored = true;
-            }
-            None => out.push_str(&rest[start..start + TOKEN_MARKER_OPEN.len() + end + 1]),
-        }
-        rest = &after[end + 1..];
+    for (marker, id) in haechi_core::markers::token_markers(text) {
+        let Some(plaintext) = values.get(id) else {
+            continue;
+        };
+        out.push_str(&text[copied..marker.start]);
+        let mut quoted = String::with_capacity(plaintext.len() + 2);
+        haechi_core::js_json::push_string(&mut quoted, plaintext);
+        out.push_str(&quoted[1..quoted.len() - 1]);
+        copied = marker.end;
+        restored = true;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     restored.then_some(out)
 }
 

@@ -31,12 +31,6 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Option<ChainHead>, ProviderError>;
 }
 
-/// Sanitize and chain `events` after `head`.
-pub fn seal_batch(events: Vec<Map<String, Value>>, head: Option<&ChainHead>) -> Vec<SealedRecord> {
-    let prepared: Vec<PreparedEvent> = events.into_iter().map(PreparedEvent::from_map).collect();
-    seal_prepared(&prepared, head)
-}
-
 /// Chain prepared events after `head`.
 pub fn seal_prepared(events: &[PreparedEvent], head: Option<&ChainHead>) -> Vec<SealedRecord> {
     let mut head = head.cloned();

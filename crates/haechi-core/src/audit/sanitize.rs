@@ -76,7 +76,7 @@ const SCALAR_FIELDS: [&str; 11] = [
     "payloadShapeHash",
 ];
 /// Markers of transformed payload text: an event holding one is holding payload.
-const PAYLOAD_MARKERS: [&str; 2] = ["[TOKEN:", "[HAECHI_ENC:"];
+const PAYLOAD_MARKERS: [&str; 2] = [crate::markers::TOKEN_OPEN, crate::markers::ENVELOPE_OPEN];
 
 /// Whether `key` is on the forbidden list.
 pub fn is_forbidden_key(key: &str) -> bool {

@@ -109,11 +109,6 @@ pub fn is_hard_block(detection_type: &str) -> bool {
     )
 }
 
-/// The ids of the built-in rules, in attribution order.
-pub fn builtin_rule_ids() -> impl Iterator<Item = &'static str> {
-    rules::builtin().map(|r| r.id)
-}
-
 /// The compiled rule set. Built once per configuration; `scan` is the hot path.
 pub struct Detector {
     /// Built-in rules first (rule `i` is member `i` of a [`RuleSet`]), then custom rules.

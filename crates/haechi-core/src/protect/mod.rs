@@ -38,7 +38,8 @@ pub use fields::{request_fields, RequestFields, TopField};
 pub use outside::{OutsideLocation, OutsideValue};
 use precision::PrecisionControls;
 use scan::{Decided, HitLeaf, Scan};
-use transform::{json_string, mask, merge_overlaps, redaction_marker, splice, token_marker, Span};
+use crate::markers;
+use transform::{json_string, mask, merge_overlaps, splice, Span};
 use walk::{walk, Leaf, PathHashes};
 
 /// Why a payload could not be protected. The pipeline fails closed: on any error nothing may
@@ -353,7 +354,7 @@ impl Protector {
                 let segment = &leaf.text[span.start..span.end];
                 let piece = match span.action {
                     Action::Redact => {
-                        Piece::Text(redaction_marker(&detection.finding.detection_type))
+                        Piece::Text(markers::redaction(&detection.finding.detection_type))
                     }
                     Action::Mask => Piece::Text(mask(segment)),
                     Action::Encrypt => {
@@ -375,7 +376,7 @@ impl Protector {
         } else {
             let issued = self.tokenize(&token_requests, &pieces, hits, decided, &context_json)?;
             for (&(leaf_index, piece_index), token) in token_requests.iter().zip(&issued.tokens) {
-                pieces[leaf_index][piece_index].1 = Piece::Text(token_marker(token));
+                pieces[leaf_index][piece_index].1 = Piece::Text(markers::token(token));
             }
             Some(issued)
         };

@@ -48,14 +48,6 @@ pub fn mask(segment: &str) -> String {
     format!("{head}{}{tail}", "*".repeat((count - 4).max(4)))
 }
 
-pub fn redaction_marker(detection_type: &str) -> String {
-    format!("[REDACTED:{detection_type}]")
-}
-
-pub fn token_marker(token: &str) -> String {
-    format!("[TOKEN:{token}]")
-}
-
 /// Replace each `(span, replacement)` in `input`; spans are disjoint raw-token ranges.
 pub fn splice(input: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(span, _)| span.start);

@@ -279,9 +279,7 @@ impl TokenGovernance {
 
 /// The token id in `text`: a `[TOKEN:tok_…]` marker as protect writes it, or the id itself.
 pub fn token_id_from_marker(text: &str) -> &str {
-    text.strip_prefix("[TOKEN:")
-        .and_then(|rest| rest.strip_suffix(']'))
-        .unwrap_or(text)
+    haechi_core::markers::token_id(text).unwrap_or(text)
 }
 
 /// `tokenVault.revealPolicy` as the config file spells it.
