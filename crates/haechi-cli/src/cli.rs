@@ -11,13 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
     disable_help_subcommand = true,
     version
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write a default config and a local key (or rotate the key with --force).
     Init {
         #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
@@ -144,7 +144,7 @@ pub enum Command {
 
 /// `haechi auth <action>`.
 #[derive(Debug, Subcommand)]
-pub enum AuthAction {
+pub(crate) enum AuthAction {
     /// Issue a token and print it once (it cannot be recovered).
     Add {
         /// user, service or agent.
@@ -174,7 +174,7 @@ pub enum AuthAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DirectionArg {
+pub(crate) enum DirectionArg {
     Request,
     Response,
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-pub fn write_json(value: &impl Serialize) -> Result<()> {
+pub(crate) fn write_json(value: &impl Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).context("cannot render output as JSON")?;
     text.push('\n');
     let mut stdout = std::io::stdout().lock();

@@ -11,32 +11,32 @@ use haechi_gateway::assembly;
 use haechi_store::audit::JsonlAuditSink;
 use haechi_store::vault::SqliteTokenVault;
 
-pub use haechi_gateway::assembly::{
+pub(crate) use haechi_gateway::assembly::{
     check_bundle_policy, load_config, load_config_without_bundle, load_verified_bundle,
     read_text_file, ReleaseKeysOnExit,
 };
 
 /// Print a notice line (a key warning, a vault import) to stderr, as it happens.
-pub fn print_notice(line: &str) {
+pub(crate) fn print_notice(line: &str) {
     eprintln!("{line}");
 }
 
 /// Open the local key provider named by `keys.keyFile`.
-pub fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
+pub(crate) fn open_keys(config: &Config) -> Result<Arc<LocalKeyProvider>> {
     Ok(assembly::open_keys(config, print_notice)?)
 }
 
 /// The JSONL audit log named by `audit.path`.
-pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
+pub(crate) fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>> {
     Ok(assembly::open_audit(config)?)
 }
 
 /// The protect pipeline wired to the local key file, the audit log and the vault.
-pub fn build_protector(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<Protector> {
+pub(crate) fn build_protector(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<Protector> {
     Ok(assembly::build_protector(config, keys, print_notice)?)
 }
 
 /// The vault of `tokenVault.path` (importing the reference JSON vault found there).
-pub fn open_vault(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<SqliteTokenVault> {
+pub(crate) fn open_vault(config: &Config, keys: Arc<LocalKeyProvider>) -> Result<SqliteTokenVault> {
     Ok(assembly::open_vault(config, keys, print_notice)?)
 }

@@ -52,7 +52,6 @@ fn legacy_version() -> u32 {
     1
 }
 
-
 impl Envelope {
     /// The envelope as `JSON.stringify` writes it, fields in the reference's order (v, alg, kid,
     /// iv, ct, tag, aadHash, aadEncoding, createdAt, expiresAt), absent ones left out.

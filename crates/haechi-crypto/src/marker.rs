@@ -6,7 +6,6 @@ use haechi_core::seams::Envelope;
 use crate::encoding::b64url_strict;
 use crate::error::CryptoError;
 
-
 /// The envelope as `JSON.stringify` writes it ([`Envelope::to_json_text`]).
 pub fn envelope_json(envelope: &Envelope) -> String {
     envelope.to_json_text()
@@ -21,8 +20,8 @@ pub fn envelope_marker(envelope: &Envelope) -> String {
 /// round-trips, decode to UTF-8 JSON and have the envelope's shape. Errors never quote the input.
 pub fn parse_envelope_marker(marker: &str) -> Result<Envelope, CryptoError> {
     let body = haechi_core::markers::envelope_body(marker).ok_or(CryptoError::InvalidMarker {
-            reason: "it must look like [HAECHI_ENC:<base64url>]",
-        })?;
+        reason: "it must look like [HAECHI_ENC:<base64url>]",
+    })?;
     if body.is_empty() {
         return Err(CryptoError::InvalidMarker {
             reason: "the body is empty",

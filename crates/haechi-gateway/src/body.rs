@@ -11,17 +11,17 @@ use crate::error::GatewayError;
 const EMPTY_JSON: &str = "{}";
 
 /// A request body as read, with the one rule for an empty body: it is the empty JSON object.
-pub struct RequestBody {
+pub(crate) struct RequestBody {
     bytes: Bytes,
 }
 
 impl RequestBody {
-    pub fn new(bytes: Bytes) -> Self {
+    pub(crate) fn new(bytes: Bytes) -> Self {
         RequestBody { bytes }
     }
 
     /// The body as JSON text, checked as UTF-8 (once: protection takes the text).
-    pub fn json_text(&self) -> Result<&str, GatewayError> {
+    pub(crate) fn json_text(&self) -> Result<&str, GatewayError> {
         if self.bytes.is_empty() {
             return Ok(EMPTY_JSON);
         }
@@ -29,7 +29,7 @@ impl RequestBody {
     }
 
     /// The bytes to forward when protection changed nothing.
-    pub fn unchanged(&self) -> Bytes {
+    pub(crate) fn unchanged(&self) -> Bytes {
         if self.bytes.is_empty() {
             return Bytes::from_static(EMPTY_JSON.as_bytes());
         }
@@ -39,7 +39,7 @@ impl RequestBody {
 
 /// Why a capped read stopped.
 #[derive(Debug)]
-pub enum ReadError<E> {
+pub(crate) enum ReadError<E> {
     /// More than the cap (declared or received).
     TooLarge,
     /// The body failed (client or upstream connection).
@@ -49,7 +49,7 @@ pub enum ReadError<E> {
 }
 
 /// The declared `Content-Length`, if it is a valid number.
-pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
         .to_str()
@@ -61,7 +61,7 @@ pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
 
 /// Read a whole body, refusing more than `max_bytes`, and giving up when no frame arrives
 /// within `idle` (a slow but moving body is the caller's whole-body deadline to judge).
-pub async fn read_capped<B>(
+pub(crate) async fn read_capped<B>(
     mut body: B,
     declared: Option<u64>,
     max_bytes: u64,

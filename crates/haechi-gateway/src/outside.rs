@@ -65,7 +65,7 @@ pub(crate) struct Rewritten {
 impl<'a> OutsideValues<'a> {
     /// Collect from the normalized path (no query), the raw query and the headers that will be
     /// forwarded.
-    pub fn collect(
+    pub(crate) fn collect(
         path: &'a str,
         query: Option<&'a str>,
         forwarded: &'a HeaderMap,
@@ -100,7 +100,7 @@ impl<'a> OutsideValues<'a> {
     }
 
     /// The values as the protector takes them.
-    pub fn as_protect_input(&self) -> Vec<OutsideValue<'_>> {
+    pub(crate) fn as_protect_input(&self) -> Vec<OutsideValue<'_>> {
         self.entries
             .iter()
             .map(|entry| {
@@ -122,7 +122,7 @@ impl<'a> OutsideValues<'a> {
     /// Apply the protector's replacements (one per collected value, `None` = unchanged) to the
     /// path-and-query and the forwarded headers: `Some(None)` when nothing was replaced, `None`
     /// when a replaced header value cannot be a header value (the caller fails closed).
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         replacements: &[Option<String>],
         path: &str,

@@ -88,7 +88,7 @@ impl Scope {
         })
     }
 
-    pub fn route_ref(&self) -> RouteRef<'_> {
+    pub(crate) fn route_ref(&self) -> RouteRef<'_> {
         RouteRef {
             protocol: self.protocol,
             route_id: self.route.id,
@@ -96,7 +96,7 @@ impl Scope {
         }
     }
 
-    pub fn caller(&self) -> CallerRef<'_> {
+    pub(crate) fn caller(&self) -> CallerRef<'_> {
         CallerRef {
             identity: self.audit_identity.as_ref(),
             profile: self.profile.as_deref(),
@@ -105,12 +105,12 @@ impl Scope {
     }
 
     /// The query of the request target, if any.
-    pub fn query(&self) -> Option<&str> {
+    pub(crate) fn query(&self) -> Option<&str> {
         self.path_and_query.split_once('?').map(|(_, query)| query)
     }
 
     /// The protect context of one direction of this exchange.
-    pub fn protect_context(&self, direction: Direction, mode: Mode) -> ProtectContext {
+    pub(crate) fn protect_context(&self, direction: Direction, mode: Mode) -> ProtectContext {
         let prefix = match direction {
             Direction::Request => "request",
             Direction::Response => "response",

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 /// Why the upstream gave no response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     /// No response headers within `limits.upstreamTimeoutMs`.
     Timeout,
     /// Connecting or exchanging the request failed.
@@ -31,7 +31,7 @@ pub enum UpstreamConfigError {
     NoRootCertificates(String),
 }
 
-pub struct Upstream {
+pub(crate) struct Upstream {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
@@ -39,7 +39,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(upstream: &str, timeout: Duration) -> Result<Upstream, UpstreamConfigError> {
+    pub(crate) fn new(upstream: &str, timeout: Duration) -> Result<Upstream, UpstreamConfigError> {
         let invalid = || UpstreamConfigError::InvalidUrl(upstream.to_string());
         let uri: Uri = upstream.parse().map_err(|_| invalid())?;
         let scheme = uri.scheme().cloned().ok_or_else(invalid)?;
@@ -87,7 +87,7 @@ impl Upstream {
 
     /// Send one request to `path_and_query` on the upstream and wait for its response head.
     /// Dropping the returned future (the client went away) abandons the upstream exchange.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path_and_query: &str,

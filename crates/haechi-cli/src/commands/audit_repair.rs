@@ -11,7 +11,7 @@ use super::audit_verify::EXIT_INVALID;
 use crate::output::write_json;
 use crate::runtime::load_config;
 
-pub fn run(audit: Option<&Path>, config_path: &Path, apply: bool) -> Result<u8> {
+pub(crate) fn run(audit: Option<&Path>, config_path: &Path, apply: bool) -> Result<u8> {
     let audit_path = match audit {
         Some(path) => path.to_path_buf(),
         None => PathBuf::from(&load_config(config_path)?.audit.path),

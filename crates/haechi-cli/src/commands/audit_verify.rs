@@ -10,10 +10,14 @@ use crate::output::write_json;
 use crate::runtime::load_config;
 
 /// Exit code for a log that does not verify (the reference's).
-pub const EXIT_INVALID: u8 = 4;
+pub(crate) const EXIT_INVALID: u8 = 4;
 
 /// `anchor`: `None` = no flag, `Some(None)` = `--anchor` without a path, `Some(Some(p))` = a path.
-pub fn run(audit: Option<&Path>, anchor: Option<Option<&Path>>, config_path: &Path) -> Result<u8> {
+pub(crate) fn run(
+    audit: Option<&Path>,
+    anchor: Option<Option<&Path>>,
+    config_path: &Path,
+) -> Result<u8> {
     let mut audit_path = audit.map(Path::to_path_buf);
     let mut anchor_path = anchor.flatten().map(Path::to_path_buf);
     // Without an explicit log, or with a bare --anchor, the config supplies what is missing.

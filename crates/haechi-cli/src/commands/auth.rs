@@ -17,7 +17,7 @@ use crate::runtime::{load_config, open_keys};
 const SHOWN_ONCE: &str =
     "This token is shown only once and cannot be recovered. Store it in a secret manager now.";
 
-pub fn run(action: AuthAction) -> Result<u8> {
+pub(crate) fn run(action: AuthAction) -> Result<u8> {
     match action {
         AuthAction::Add {
             kind,

@@ -18,7 +18,7 @@ const PHONE: &str = "010-1234-5678";
 const API_KEY: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 const CARD: &str = "4111 1111 1111 1111";
 
-pub fn run() -> Result<u8> {
+pub(crate) fn run() -> Result<u8> {
     let dir = tempfile::Builder::new()
         .prefix("haechi-demo-")
         .tempdir()

@@ -147,7 +147,7 @@ const COMMANDS: &[CommandHelp] = &[
 ];
 
 /// The help text for `topic`, or the overview. `None` when the topic is unknown.
-pub fn help_text(topic: Option<&str>) -> Option<String> {
+pub(crate) fn help_text(topic: Option<&str>) -> Option<String> {
     match topic {
         Some(name) => COMMANDS.iter().find(|c| c.name == name).map(|c| {
             let mut text = format!(
@@ -176,7 +176,7 @@ pub fn help_text(topic: Option<&str>) -> Option<String> {
     }
 }
 
-pub fn known_commands() -> impl Iterator<Item = &'static str> {
+pub(crate) fn known_commands() -> impl Iterator<Item = &'static str> {
     COMMANDS.iter().map(|c| c.name)
 }
 

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::output::write_json;
 use crate::runtime::load_config;
 
-pub fn run(config_path: &Path, force: bool) -> Result<u8> {
+pub(crate) fn run(config_path: &Path, force: bool) -> Result<u8> {
     let exists = config_path.exists();
     // An existing config is kept (and must be valid); its own key file is the one to check.
     let (config, created) = if exists && !force {

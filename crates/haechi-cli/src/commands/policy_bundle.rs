@@ -14,7 +14,7 @@ use crate::runtime::{
 };
 
 /// Sign a policy file with the active key and write the bundle to `out`.
-pub fn sign(policy_path: Option<&Path>, config_path: &Path, out: &Path) -> Result<u8> {
+pub(crate) fn sign(policy_path: Option<&Path>, config_path: &Path, out: &Path) -> Result<u8> {
     let Some(policy_path) = policy_path else {
         bail!("policy-sign requires a policy JSON file path: haechi policy-sign <policy.json> [--out policy.bundle.json]");
     };
@@ -43,7 +43,7 @@ pub fn sign(policy_path: Option<&Path>, config_path: &Path, out: &Path) -> Resul
 }
 
 /// Verify a bundle against the configured key file and print what it vouches for.
-pub fn verify(bundle_path: Option<&Path>, config_path: &Path) -> Result<u8> {
+pub(crate) fn verify(bundle_path: Option<&Path>, config_path: &Path) -> Result<u8> {
     let Some(bundle_path) = bundle_path else {
         bail!("policy-verify requires a policy bundle JSON file path: haechi policy-verify <policy.bundle.json>");
     };

@@ -14,7 +14,7 @@ use crate::cli::DirectionArg;
 use crate::output::write_json;
 use crate::runtime::{build_protector, load_config, open_keys, read_text_file, ReleaseKeysOnExit};
 
-pub fn run(input_path: &Path, config_path: &Path, direction: DirectionArg) -> Result<u8> {
+pub(crate) fn run(input_path: &Path, config_path: &Path, direction: DirectionArg) -> Result<u8> {
     let config = load_config(config_path)?;
     let input = read_text_file(input_path, "input file")?;
     let keys = open_keys(&config)?;
@@ -44,14 +44,14 @@ pub fn run(input_path: &Path, config_path: &Path, direction: DirectionArg) -> Re
 }
 
 /// The mode for a direction: the policy's for requests, `responseProtection.mode` for responses.
-pub fn mode_for(config: &Config, direction: Direction) -> Mode {
+pub(crate) fn mode_for(config: &Config, direction: Direction) -> Mode {
     match direction {
         Direction::Request => config.effective_mode(),
         Direction::Response => config.response_protection.mode,
     }
 }
 
-pub fn protect_text(
+pub(crate) fn protect_text(
     protector: &Protector,
     config: &Config,
     input: &str,

@@ -12,14 +12,14 @@ use serde_json::json;
 
 use crate::runtime::{load_config, print_notice};
 
-pub struct ProxyArgs<'a> {
+pub(crate) struct ProxyArgs<'a> {
     pub config: &'a Path,
     pub host: Option<&'a str>,
     pub port: Option<u16>,
     pub allow_remote_bind: bool,
 }
 
-pub fn run(args: &ProxyArgs<'_>) -> Result<u8> {
+pub(crate) fn run(args: &ProxyArgs<'_>) -> Result<u8> {
     let config = load_config(args.config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

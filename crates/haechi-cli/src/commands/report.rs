@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::output::write_json;
 use crate::runtime::load_config;
 
-pub fn run(audit: Option<&Path>, config_path: &Path) -> Result<u8> {
+pub(crate) fn run(audit: Option<&Path>, config_path: &Path) -> Result<u8> {
     let audit_path = match audit {
         Some(path) => path.to_path_buf(),
         None => PathBuf::from(load_config(config_path)?.audit.path),

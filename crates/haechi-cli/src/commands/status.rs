@@ -15,7 +15,7 @@ use crate::runtime::load_config;
 
 /// Prints the status JSON. A key file that `protect` and `proxy` would refuse makes it
 /// `"ok": false` and exit 1, with the reason in `warnings`, `keys.error` and on stderr.
-pub fn run(config_path: &Path) -> Result<u8> {
+pub(crate) fn run(config_path: &Path) -> Result<u8> {
     let config = load_config(config_path)?;
     let mut warnings = protection_warnings(&config);
     let (keys, key_error) = key_status(&config, &mut warnings);

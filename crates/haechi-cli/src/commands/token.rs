@@ -20,7 +20,7 @@ use crate::runtime::{load_config, open_audit, open_keys, open_vault};
 /// `haechi token-reveal <token> [--allow-dev-reveal]`. `--allow-dev-reveal` reveals under
 /// `local-dev` for this run whatever the config says (as the reference does); the audit event
 /// then records `revealPolicy: local-dev`.
-pub fn reveal(token: &str, config_path: &Path, allow_dev_reveal: bool) -> Result<u8> {
+pub(crate) fn reveal(token: &str, config_path: &Path, allow_dev_reveal: bool) -> Result<u8> {
     let config = load_config(config_path)?;
     let policy = if allow_dev_reveal {
         RevealPolicy::LocalDev
@@ -46,7 +46,7 @@ pub fn reveal(token: &str, config_path: &Path, allow_dev_reveal: bool) -> Result
 }
 
 /// `haechi token-purge <token>` or `haechi token-purge --expired`.
-pub fn purge(token: Option<&str>, expired: bool, config_path: &Path) -> Result<u8> {
+pub(crate) fn purge(token: Option<&str>, expired: bool, config_path: &Path) -> Result<u8> {
     let result = match (token, expired) {
         (Some(_), true) => {
             bail!("token-purge takes a token or --expired, not both; run it once for each")
@@ -71,7 +71,7 @@ pub fn purge(token: Option<&str>, expired: bool, config_path: &Path) -> Result<u
 }
 
 /// `haechi token-export [--type T]`: token metadata only — never a value or an envelope.
-pub fn export(config_path: &Path, type_filter: Option<&str>) -> Result<u8> {
+pub(crate) fn export(config_path: &Path, type_filter: Option<&str>) -> Result<u8> {
     let config = load_config(config_path)?;
     let vault = open_vault(&config, open_keys(&config)?)?;
     let tokens = vault.export_metadata(type_filter).map_err(vault_error)?;

@@ -6,7 +6,7 @@ use assert_cmd::Command;
 
 /// The `haechi` binary run in `dir`, with the config overlay variables cleared so the
 /// developer's environment cannot change a test's outcome.
-pub fn haechi(dir: &Path) -> Command {
+pub(crate) fn haechi(dir: &Path) -> Command {
     let mut command = match Command::cargo_bin("haechi") {
         Ok(command) => command,
         Err(error) => panic!("the haechi binary is not built: {error}"),

@@ -167,7 +167,7 @@ impl fmt::Display for ConfigError {
 }
 
 /// The JSON kind of a value, as the messages name it.
-pub fn kind_of(value: &Value) -> &'static str {
+pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

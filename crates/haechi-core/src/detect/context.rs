@@ -120,7 +120,7 @@ const NON_SECRET_TOKEN_QUALIFIERS: &[&str] = &[
 
 /// Whether the name a `key = value` match begins in (`nextToken`, `page_token`) is qualified
 /// as a non-credential: the identifier run right before `start` ends with a qualifier.
-pub fn names_a_non_secret_token(text: &[u8], start: usize) -> bool {
+pub(super) fn names_a_non_secret_token(text: &[u8], start: usize) -> bool {
     let head = &text[..start.min(text.len())];
     let run = head
         .iter()
@@ -188,17 +188,17 @@ fn last_word(text: &[u8]) -> (&str, &[u8]) {
 }
 
 /// A phone-shaped match, unless it is labelled as another identifier with no phone word near.
-pub fn phone(text: &[u8], start: usize, end: usize) -> bool {
+pub(super) fn phone(text: &[u8], start: usize, end: usize) -> bool {
     !labelled_as_other_id(text, start) || kind_word_near(text, start, end, PHONE_WORDS)
 }
 
 /// The `kr-phone` rule's check: the bare-run test, then context.
-pub fn kr_phone(text: &[u8], start: usize, end: usize) -> bool {
+pub(super) fn kr_phone(text: &[u8], start: usize, end: usize) -> bool {
     validators::kr_phone(&text[start..end]) && phone(text, start, end)
 }
 
 /// The card rule's check: Luhn and the other shape tests, then context (bare runs only).
-pub fn card(text: &[u8], start: usize, end: usize) -> bool {
+pub(super) fn card(text: &[u8], start: usize, end: usize) -> bool {
     let matched = &text[start..end];
     if !validators::card(matched) {
         return false;
@@ -212,7 +212,7 @@ pub fn card(text: &[u8], start: usize, end: usize) -> bool {
 /// `Bearer <value>`: a credential when it is a whole header value (the leaf is just the
 /// scheme and the value), when a header or token word introduces it, or when the value looks
 /// generated. In prose, `Bearer` followed by a word-like or sequential run is not a token.
-pub fn bearer(text: &[u8], start: usize, end: usize) -> bool {
+pub(super) fn bearer(text: &[u8], start: usize, end: usize) -> bool {
     let value = text[start..end]
         .get(6..)
         .map(|rest| rest.trim_ascii_start())
@@ -229,7 +229,7 @@ pub fn bearer(text: &[u8], start: usize, end: usize) -> bool {
 
 /// A value a person would not type as a word: at least two of upper case, lower case and
 /// digits, and not a run of consecutive characters (`0123456789abcdef`).
-pub fn looks_generated(value: &[u8]) -> bool {
+pub(super) fn looks_generated(value: &[u8]) -> bool {
     let classes = [
         value.iter().any(u8::is_ascii_uppercase),
         value.iter().any(u8::is_ascii_lowercase),

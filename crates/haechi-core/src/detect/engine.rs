@@ -35,7 +35,7 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
-    pub fn runs_in(&self, direction: Direction) -> bool {
+    pub(super) fn runs_in(&self, direction: Direction) -> bool {
         self.direction.is_none_or(|d| d == direction)
     }
 
@@ -46,7 +46,7 @@ impl Compiled {
     /// context); neighbour checks and validators see the whole text.
     ///
     /// `lowered`, when given, is `text` lower-cased: a rule with a twin searches that instead.
-    pub fn for_each_match(
+    pub(super) fn for_each_match(
         &self,
         text: &[u8],
         lowered: Option<&[u8]>,
@@ -127,7 +127,7 @@ impl Compiled {
 
     /// Whether this rule matches anywhere in `text` (ignoring its scope).
     #[cfg(test)]
-    pub fn matches(&self, text: &[u8]) -> bool {
+    pub(super) fn matches(&self, text: &[u8]) -> bool {
         !self.for_each_match(text, None, 0..text.len(), usize::MAX, |_, _| false)
     }
 }

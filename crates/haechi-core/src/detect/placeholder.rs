@@ -128,7 +128,7 @@ fn placeholder_word(word: &[u8]) -> Option<bool> {
 }
 
 /// True when an assigned or bearer credential value is a placeholder, not a secret.
-pub fn is_placeholder_value(value: &[u8]) -> bool {
+pub(super) fn is_placeholder_value(value: &[u8]) -> bool {
     if value.len() > 64 || !value.is_ascii() {
         return false;
     }
@@ -161,7 +161,7 @@ pub fn is_placeholder_value(value: &[u8]) -> bool {
 
 /// A credential-shaped value that is public by design: Stripe publishable keys, Mapbox
 /// public tokens, Mailgun's public validation key. Web pages ship them to every visitor.
-pub fn is_public_value(value: &[u8]) -> bool {
+pub(super) fn is_public_value(value: &[u8]) -> bool {
     const PUBLIC_PREFIXES: &[&[u8]] = &[b"pk_live_", b"pk_test_", b"pk.eyJ", b"pubkey-"];
     PUBLIC_PREFIXES.iter().any(|p| value.starts_with(p))
 }
@@ -169,7 +169,7 @@ pub fn is_public_value(value: &[u8]) -> bool {
 /// A value that stands in for one: an environment reference (`$DB_PASS`, `${DB_PASS}`,
 /// `%(pass)s`), a template slot (`<password>`, `{{ secrets.pw }}`) or a mask (`****`,
 /// `••••`, one repeated character).
-pub fn is_template_or_mask(value: &[u8]) -> bool {
+pub(super) fn is_template_or_mask(value: &[u8]) -> bool {
     let Some((&first, _)) = value.split_first() else {
         return true;
     };
@@ -187,12 +187,12 @@ pub fn is_template_or_mask(value: &[u8]) -> bool {
 /// (separators allowed), as in `sk_live_xxxxxxxxxxxxxxxxxxxxxxxx`, or everything after a
 /// short prefix is one repeated character, as in `glpat-aaaaaaaaaaaaaaaaaaaa` or
 /// `ghp_000…0`. A generated key never looks like either.
-pub fn has_masked_tail(matched: &[u8]) -> bool {
+pub(super) fn has_masked_tail(matched: &[u8]) -> bool {
     has_x_mask(matched) || has_repeated_body(matched)
 }
 
 /// The last sixteen characters are `x`/`X` and separators, mostly `x`.
-pub fn has_x_mask(matched: &[u8]) -> bool {
+pub(super) fn has_x_mask(matched: &[u8]) -> bool {
     if matched.len() < 16 {
         return false;
     }

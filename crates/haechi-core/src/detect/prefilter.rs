@@ -121,7 +121,7 @@ impl Admission {
     /// anchored rule's match starts at most `anchor_lead` bytes before an anchor occurrence
     /// it contains, so no earlier than the first occurrence minus the lead and no later than
     /// the last occurrence.
-    pub fn starts(&self, gate: &Gate) -> (usize, usize) {
+    pub(super) fn starts(&self, gate: &Gate) -> (usize, usize) {
         if gate.anchors.is_empty() {
             return (0, usize::MAX);
         }
@@ -148,7 +148,7 @@ pub(crate) struct Prefilter {
 
 impl Prefilter {
     /// `rules` yields `(rule bit, gate, direction)` for each built-in rule.
-    pub fn new<'a>(
+    pub(super) fn new<'a>(
         rules: impl Iterator<Item = (RuleSet, &'a Gate, Option<Direction>)>,
     ) -> Prefilter {
         let rules: Vec<_> = rules.collect();
@@ -194,7 +194,7 @@ impl Prefilter {
 
     /// Which built-in rules may match in `text` scanned in `direction` (a scoped rule is then
     /// checked run by run), and where anchored ones can start.
-    pub fn admit(&self, text: &[u8], direction: Direction) -> Admission {
+    pub(super) fn admit(&self, text: &[u8], direction: Direction) -> Admission {
         if text.len() < TINY_LEAF {
             let (facts, digits, pairs) = self.tiny_read(text);
             self.admit_facts(text, self.candidates(direction, digits), facts, Some(pairs))

@@ -18,7 +18,7 @@ fn pair(a: u8, b: u8) -> u16 {
 
 impl Prefixes {
     /// `rules` yields `(rule, gate)` for each built-in rule; token-scoped ones are taken.
-    pub fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> Prefixes {
+    pub(super) fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate)>) -> Prefixes {
         let mut entries: Vec<(&'static [u8], RuleSet)> = Vec::new();
         for (rule, gate) in rules.filter(|(_, g)| g.scope == Scope::Token) {
             // The table test keeps every prefix at two bytes or more.
@@ -57,7 +57,7 @@ impl Prefixes {
 
     /// Rules whose prefix starts the run or follows a non-word byte inside it (`.-+/=%`,
     /// where a `\b` before the prefix holds).
-    pub fn in_run(&self, text: &[u8], run: &Run) -> RuleSet {
+    pub(super) fn in_run(&self, text: &[u8], run: &Run) -> RuleSet {
         let body = &text[run.start..run.end];
         let after_separator = body
             .iter()

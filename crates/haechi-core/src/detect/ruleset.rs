@@ -11,12 +11,12 @@ const WORDS: usize = 4;
 pub(crate) struct RuleSet([u64; WORDS]);
 
 impl RuleSet {
-    pub const CAPACITY: usize = WORDS * 64;
-    pub const EMPTY: RuleSet = RuleSet([0; WORDS]);
+    pub(super) const CAPACITY: usize = WORDS * 64;
+    pub(super) const EMPTY: RuleSet = RuleSet([0; WORDS]);
 
     /// The set holding only rule `i` (empty when `i` is out of range: custom rules carry no
     /// bit).
-    pub fn one(i: usize) -> RuleSet {
+    pub(super) fn one(i: usize) -> RuleSet {
         let mut set = RuleSet::EMPTY;
         if i < Self::CAPACITY {
             set.0[i / 64] = 1 << (i % 64);
@@ -24,17 +24,17 @@ impl RuleSet {
         set
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.0 == [0; WORDS]
     }
 
     #[cfg(test)]
-    pub fn contains(&self, i: usize) -> bool {
+    pub(super) fn contains(&self, i: usize) -> bool {
         i < Self::CAPACITY && self.0[i / 64] & (1 << (i % 64)) != 0
     }
 
     /// The members, lowest first.
-    pub fn iter(self) -> Members {
+    pub(super) fn iter(self) -> Members {
         Members {
             words: self.0,
             word: 0,

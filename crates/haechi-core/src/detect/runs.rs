@@ -79,7 +79,7 @@ pub(crate) const fn mark(b: u8) -> u8 {
 
 impl Run {
     /// Whether a rule with this gate can match inside the run of `text`.
-    pub fn admits(&self, gate: &Gate, text: &[u8]) -> bool {
+    pub(super) fn admits(&self, gate: &Gate, text: &[u8]) -> bool {
         self.digits >= usize::from(gate.min_digits)
             && self.max_digit_run >= usize::from(gate.min_digit_run)
             && (gate.run_needs_any.is_empty()
@@ -111,7 +111,7 @@ pub(crate) struct RunMasks {
 
 impl RunMasks {
     /// `rules` yields `(rule, gate, shortest match)` for each built-in rule.
-    pub fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate, usize)>) -> RunMasks {
+    pub(super) fn new<'a>(rules: impl Iterator<Item = (RuleSet, &'a Gate, usize)>) -> RunMasks {
         let rules: Vec<_> = rules.collect();
         let table = |need: &dyn Fn(&Gate, usize) -> usize| {
             let most = rules.iter().map(|&(_, g, l)| need(g, l)).max().unwrap_or(0);
@@ -131,7 +131,7 @@ impl RunMasks {
     }
 
     /// The rules whose digit, letter and length needs `run` meets.
-    pub fn admit(&self, run: &Run) -> RuleSet {
+    pub(super) fn admit(&self, run: &Run) -> RuleSet {
         let at = |masks: &[RuleSet], n: usize| masks[n.min(masks.len() - 1)];
         at(&self.by_digits, run.digits)
             & at(&self.by_letters, run.letters)

@@ -33,12 +33,12 @@ use crate::seams::{
 };
 use crate::vocab::{Action, LeafKind};
 
+use crate::markers;
 pub use context::ProtectContext;
 pub use fields::{request_fields, RequestFields, TopField};
 pub use outside::{OutsideLocation, OutsideValue};
 use precision::PrecisionControls;
 use scan::{Decided, HitLeaf, Scan};
-use crate::markers;
 use transform::{json_string, mask, merge_overlaps, splice, Span};
 use walk::{walk, Leaf, PathHashes};
 

@@ -5,13 +5,13 @@
 use haechi_core::config::{load_config_str, Config, ConfigError, ConfigErrorKind};
 use serde_json::Value;
 
-pub fn load(doc: &Value) -> Result<Config, ConfigError> {
+pub(crate) fn load(doc: &Value) -> Result<Config, ConfigError> {
     load_config_str(&doc.to_string(), &|_| None)
 }
 
 /// Assert `doc` is refused at `location`; returns the message.
 #[track_caller]
-pub fn refused(doc: Value, location: &str) -> String {
+pub(crate) fn refused(doc: Value, location: &str) -> String {
     match load(&doc) {
         Ok(_) => panic!("accepted but should be refused at {location}: {doc}"),
         Err(e) => {
@@ -24,7 +24,7 @@ pub fn refused(doc: Value, location: &str) -> String {
 }
 
 #[track_caller]
-pub fn refused_as(doc: Value, location: &str, kind: ConfigErrorKind) -> String {
+pub(crate) fn refused_as(doc: Value, location: &str, kind: ConfigErrorKind) -> String {
     let e = load(&doc).expect_err("should be refused");
     assert_eq!(e.location(), location, "{e}");
     assert_eq!(e.kind(), kind, "{e}");
@@ -32,7 +32,7 @@ pub fn refused_as(doc: Value, location: &str, kind: ConfigErrorKind) -> String {
 }
 
 #[track_caller]
-pub fn accepted(doc: Value) -> Config {
+pub(crate) fn accepted(doc: Value) -> Config {
     match load(&doc) {
         Ok(c) => c,
         Err(e) => panic!("refused {doc}: {e}"),

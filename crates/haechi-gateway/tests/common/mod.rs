@@ -46,12 +46,12 @@ use haechi_store::vault::{
 };
 
 /// An email, phone number and card number that the default presets detect.
-pub const EMAIL: &str = "minji.kim@example.com";
-pub const PHONE: &str = "010-1234-5678";
-pub const CARD: &str = "4111 1111 1111 1111";
+pub(crate) const EMAIL: &str = "minji.kim@example.com";
+pub(crate) const PHONE: &str = "010-1234-5678";
+pub(crate) const CARD: &str = "4111 1111 1111 1111";
 
 /// Generous bound for anything that should happen "promptly".
-pub const PROMPTLY: Duration = Duration::from_secs(10);
+pub(crate) const PROMPTLY: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
 // Stub upstream
@@ -59,7 +59,7 @@ pub const PROMPTLY: Duration = Duration::from_secs(10);
 
 /// One request as the stub upstream received it.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: Method,
     /// Path and query, exactly as sent on the request line.
     pub target: String,
@@ -68,21 +68,21 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
 /// How the stub sends its body.
-pub enum StubBody {
+pub(crate) enum StubBody {
     /// All at once, with a `content-length`.
     Full(Bytes),
     /// Chunked: each chunk after its delay.
@@ -95,7 +95,7 @@ pub enum StubBody {
 }
 
 /// The stub's answer to one request.
-pub struct StubReply {
+pub(crate) struct StubReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     /// Wait this long before sending the response head.
@@ -106,11 +106,11 @@ pub struct StubReply {
 }
 
 impl StubReply {
-    pub fn json(status: u16, body: &Value) -> Self {
+    pub(crate) fn json(status: u16, body: &Value) -> Self {
         Self::raw(status, "application/json", body.to_string())
     }
 
-    pub fn raw(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
+    pub(crate) fn raw(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
         StubReply {
             status,
             headers: vec![("content-type".into(), content_type.into())],
@@ -121,24 +121,24 @@ impl StubReply {
     }
 
     /// No response head, ever (the exchange hangs until someone gives up).
-    pub fn never() -> Self {
+    pub(crate) fn never() -> Self {
         StubReply {
             never: true,
             ..Self::raw(200, "application/json", "{}")
         }
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    pub fn delayed(mut self, delay: Duration) -> Self {
+    pub(crate) fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
 
-    pub fn body(mut self, body: StubBody) -> Self {
+    pub(crate) fn body(mut self, body: StubBody) -> Self {
         self.body = body;
         self
     }
@@ -158,7 +158,7 @@ struct StubState {
 }
 
 /// A recording HTTP/1.1 upstream on 127.0.0.1.
-pub struct Stub {
+pub(crate) struct Stub {
     pub addr: SocketAddr,
     state: Arc<StubState>,
     task: JoinHandle<()>,
@@ -221,7 +221,9 @@ type StubResponseBody = Either<Full<Bytes>, ChannelBody>;
 
 impl Stub {
     /// Start a stub that answers every request with `respond(&request)`.
-    pub async fn start(respond: impl Fn(&Recorded) -> StubReply + Send + Sync + 'static) -> Stub {
+    pub(crate) async fn start(
+        respond: impl Fn(&Recorded) -> StubReply + Send + Sync + 'static,
+    ) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(StubState::default());
@@ -253,12 +255,12 @@ impl Stub {
     }
 
     /// Always `200 {"ok":true}`.
-    pub async fn ok() -> Stub {
+    pub(crate) async fn ok() -> Stub {
         Stub::start(|_| StubReply::json(200, &json!({"ok": true}))).await
     }
 
     /// Answers `200` with the request body as its JSON body (`{}` for an empty one).
-    pub async fn echo() -> Stub {
+    pub(crate) async fn echo() -> Stub {
         Stub::start(|request| {
             let body = if request.body.is_empty() {
                 Bytes::from_static(b"{}")
@@ -270,40 +272,40 @@ impl Stub {
         .await
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.state.requests.lock().unwrap().clone()
     }
 
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.state.requests.lock().unwrap().len()
     }
 
-    pub fn last(&self) -> Recorded {
+    pub(crate) fn last(&self) -> Recorded {
         self.requests().pop().expect("the stub received no request")
     }
 
-    pub fn connections_opened(&self) -> usize {
+    pub(crate) fn connections_opened(&self) -> usize {
         self.state.opened.load(Ordering::SeqCst)
     }
 
-    pub fn connections_closed(&self) -> usize {
+    pub(crate) fn connections_closed(&self) -> usize {
         self.state.closed.load(Ordering::SeqCst)
     }
 
-    pub fn handlers_cancelled(&self) -> usize {
+    pub(crate) fn handlers_cancelled(&self) -> usize {
         self.state.cancelled.load(Ordering::SeqCst)
     }
 
-    pub fn bodies_abandoned(&self) -> usize {
+    pub(crate) fn bodies_abandoned(&self) -> usize {
         self.state.bodies_abandoned.load(Ordering::SeqCst)
     }
 
     /// Wait until `n` requests have arrived.
-    pub async fn wait_requests(&self, n: usize) {
+    pub(crate) async fn wait_requests(&self, n: usize) {
         wait_for("stub requests", || self.count() >= n).await;
     }
 }
@@ -386,7 +388,7 @@ fn channel_body(receiver: mpsc::UnboundedReceiver<Bytes>, state: &Arc<StubState>
 }
 
 /// A closed loopback port (bound, then released).
-pub async fn closed_port_url() -> String {
+pub(crate) async fn closed_port_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -394,7 +396,7 @@ pub async fn closed_port_url() -> String {
 }
 
 /// Poll `condition` every 10 ms until it holds, failing after [`PROMPTLY`].
-pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + PROMPTLY;
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -407,7 +409,7 @@ pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
 // ---------------------------------------------------------------------------------------------
 
 /// Set `value` at a dotted `path` of a JSON document, creating objects on the way.
-pub fn set(doc: &mut Value, path: &str, value: Value) {
+pub(crate) fn set(doc: &mut Value, path: &str, value: Value) {
     let mut node = doc;
     let mut parts = path.split('.').peekable();
     while let Some(part) = parts.next() {
@@ -424,7 +426,7 @@ pub fn set(doc: &mut Value, path: &str, value: Value) {
 }
 
 /// Enforce mode with the default presets (email and phone redacted, card blocked).
-pub fn enforce(doc: &mut Value) {
+pub(crate) fn enforce(doc: &mut Value) {
     set(doc, "mode", json!("enforce"));
     set(doc, "policy.mode", json!("enforce"));
 }
@@ -437,7 +439,7 @@ type Patch = Box<dyn FnOnce(&mut Value)>;
 
 /// A gateway about to start: a temp dir with a fresh key file, the config patches, and the
 /// collaborators a test wants to inject.
-pub struct Setup {
+pub(crate) struct Setup {
     pub dir: TempDir,
     upstream: String,
     patches: Vec<Patch>,
@@ -449,7 +451,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new(upstream: impl Into<String>) -> Setup {
+    pub(crate) fn new(upstream: impl Into<String>) -> Setup {
         let dir = TempDir::new().unwrap();
         init_local_key_file(dir.path().join("keys.json"), false).unwrap();
         Setup {
@@ -464,17 +466,17 @@ impl Setup {
         }
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    pub fn patch(mut self, patch: impl FnOnce(&mut Value) + 'static) -> Setup {
+    pub(crate) fn patch(mut self, patch: impl FnOnce(&mut Value) + 'static) -> Setup {
         self.patches.push(Box::new(patch));
         self
     }
 
     /// The config document: defaults, the harness's paths, then the patches in order.
-    pub fn config_json(&mut self) -> Value {
+    pub(crate) fn config_json(&mut self) -> Value {
         let mut doc: Value = serde_json::from_str(&default_config_json()).unwrap();
         let path = |name: &str| self.dir.path().join(name).to_string_lossy().into_owned();
         set(&mut doc, "target.upstream", json!(self.upstream));
@@ -489,7 +491,7 @@ impl Setup {
         doc
     }
 
-    pub fn config(&mut self) -> Config {
+    pub(crate) fn config(&mut self) -> Config {
         let doc = self.config_json();
         load_config_str(&doc.to_string(), &|_| None).unwrap()
     }
@@ -511,12 +513,12 @@ impl Setup {
     }
 
     /// Build the gateway as `haechi proxy` does, without binding it.
-    pub fn try_gateway(mut self) -> Result<Gateway, GatewayConfigError> {
+    pub(crate) fn try_gateway(mut self) -> Result<Gateway, GatewayConfigError> {
         self.build().0
     }
 
     /// Build the gateway as `haechi proxy` does and bind it (no serving yet).
-    pub async fn bind(mut self) -> Result<Bound, ServeError> {
+    pub(crate) async fn bind(mut self) -> Result<Bound, ServeError> {
         let (gateway, parts) = self.build();
         let gateway = gateway.unwrap();
         let options = ListenOptions {
@@ -532,7 +534,7 @@ impl Setup {
         })
     }
 
-    pub async fn start(self) -> TestGateway {
+    pub(crate) async fn start(self) -> TestGateway {
         self.bind().await.unwrap().serve()
     }
 }
@@ -593,14 +595,14 @@ impl Parts {
 }
 
 /// A bound gateway not yet serving.
-pub struct Bound {
+pub(crate) struct Bound {
     setup: Setup,
     parts: Parts,
     pub bound: BoundGateway,
 }
 
 impl Bound {
-    pub fn serve(self) -> TestGateway {
+    pub(crate) fn serve(self) -> TestGateway {
         let addr = self.bound.local_addr();
         let gateway = Arc::clone(self.bound.gateway());
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -628,7 +630,7 @@ impl Bound {
 }
 
 /// A serving gateway on 127.0.0.1.
-pub struct TestGateway {
+pub(crate) struct TestGateway {
     pub addr: SocketAddr,
     pub gateway: Arc<Gateway>,
     pub keys: Arc<LocalKeyProvider>,
@@ -651,7 +653,7 @@ impl Drop for TestGateway {
 }
 
 /// Start a gateway in front of `upstream` with the config patched by `patch`.
-pub async fn start_gateway(
+pub(crate) async fn start_gateway(
     upstream: impl Into<String>,
     patch: impl FnOnce(&mut Value) + 'static,
 ) -> TestGateway {
@@ -659,19 +661,19 @@ pub async fn start_gateway(
 }
 
 impl TestGateway {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Fire the shutdown signal without waiting.
-    pub fn signal_shutdown(&mut self) {
+    pub(crate) fn signal_shutdown(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
     }
 
     /// Signal shutdown and wait for serving to end (bounded), then flush the audit log.
-    pub async fn stop(&mut self) -> Drain {
+    pub(crate) async fn stop(&mut self) -> Drain {
         self.signal_shutdown();
         let serve = self.serve.take().expect("already stopped");
         let drain = tokio::time::timeout(Duration::from_secs(30), serve)
@@ -683,16 +685,16 @@ impl TestGateway {
     }
 
     /// A handle on the serve task for tests that race it.
-    pub fn take_serve(&mut self) -> JoinHandle<Drain> {
+    pub(crate) fn take_serve(&mut self) -> JoinHandle<Drain> {
         self.serve.take().expect("already stopped")
     }
 
-    pub fn audit_text(&self) -> String {
+    pub(crate) fn audit_text(&self) -> String {
         std::fs::read_to_string(&self.audit_path).unwrap_or_default()
     }
 
     /// Every audit event so far (each request's events are written before it is answered).
-    pub fn audit_events(&self) -> Vec<Value> {
+    pub(crate) fn audit_events(&self) -> Vec<Value> {
         self.audit_text()
             .lines()
             .filter(|line| !line.trim().is_empty())
@@ -701,27 +703,32 @@ impl TestGateway {
     }
 
     /// The audit events carrying `decision`.
-    pub fn decisions(&self, decision: &str) -> Vec<Value> {
+    pub(crate) fn decisions(&self, decision: &str) -> Vec<Value> {
         self.audit_events()
             .into_iter()
             .filter(|event| event["decision"] == decision)
             .collect()
     }
 
-    pub fn metrics_text(&self) -> String {
+    pub(crate) fn metrics_text(&self) -> String {
         self.gateway.metrics().render()
     }
 
-    pub fn crypto(&self) -> Arc<dyn Crypto> {
+    pub(crate) fn crypto(&self) -> Arc<dyn Crypto> {
         self.keys.clone()
     }
 
     /// Issue a bearer token into this gateway's `auth.store`.
-    pub fn add_token(&self, kind: &str, scopes: &[&str], labels: &[(&str, &str)]) -> IssuedToken {
+    pub(crate) fn add_token(
+        &self,
+        kind: &str,
+        scopes: &[&str],
+        labels: &[(&str, &str)],
+    ) -> IssuedToken {
         add_token_at(&self.store_path, self.keys.as_ref(), kind, scopes, labels)
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Reply {
         send(
             self.addr,
             Method::POST,
@@ -732,26 +739,31 @@ impl TestGateway {
         .await
     }
 
-    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+    pub(crate) async fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Reply {
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
         send(self.addr, Method::POST, path, &all, body.to_string()).await
     }
 
     /// An empty chat completion sent with `Authorization: <authorization>`.
-    pub async fn chat_as(&self, authorization: &str) -> Reply {
+    pub(crate) async fn chat_as(&self, authorization: &str) -> Reply {
         let headers = [("authorization", authorization)];
         self.post_with("/v1/chat/completions", &headers, &json!({}))
             .await
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         send(self.addr, Method::GET, path, &[], Bytes::new()).await
     }
 }
 
 /// Issue a bearer token into the store at `path`.
-pub fn add_token_at(
+pub(crate) fn add_token_at(
     path: &Path,
     crypto: &dyn Crypto,
     kind: &str,
@@ -782,37 +794,37 @@ pub fn add_token_at(
 
 /// A whole response.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|_| panic!("response body is not JSON: {}", self.text()))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The `error` code of a JSON error body.
-    pub fn error(&self) -> String {
+    pub(crate) fn error(&self) -> String {
         self.json()["error"]
             .as_str()
             .unwrap_or_default()
             .to_string()
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
 /// One request over a fresh HTTP/1.1 connection (no pooling between calls).
-pub async fn send(
+pub(crate) async fn send(
     addr: SocketAddr,
     method: Method,
     path: &str,
@@ -850,7 +862,7 @@ pub async fn send(
 
 /// Send `head` (request line and headers, CRLF-terminated by the caller) and then `body`
 /// over raw TCP; returns everything the server sent until it closed or `wait` passed.
-pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawOutcome {
+pub(crate) async fn raw_exchange(addr: SocketAddr, bytes: &[u8], wait: Duration) -> RawOutcome {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(bytes).await.unwrap();
     read_until_close(&mut stream, wait).await
@@ -858,7 +870,7 @@ pub async fn raw_exchange(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Raw
 
 /// What a raw connection received.
 #[derive(Debug)]
-pub struct RawOutcome {
+pub(crate) struct RawOutcome {
     pub received: String,
     /// The server closed the connection (EOF or reset) within the wait.
     pub closed: bool,
@@ -866,14 +878,14 @@ pub struct RawOutcome {
 
 impl RawOutcome {
     /// The status code of the first response, if one arrived.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         self.received
             .strip_prefix("HTTP/1.1 ")
             .and_then(|rest| rest.get(..3))
             .and_then(|code| code.parse().ok())
     }
 
-    pub fn body_json(&self) -> Value {
+    pub(crate) fn body_json(&self) -> Value {
         let body = self
             .received
             .split_once("\r\n\r\n")
@@ -886,7 +898,7 @@ impl RawOutcome {
     }
 }
 
-pub async fn read_until_close(stream: &mut TcpStream, wait: Duration) -> RawOutcome {
+pub(crate) async fn read_until_close(stream: &mut TcpStream, wait: Duration) -> RawOutcome {
     let deadline = tokio::time::Instant::now() + wait;
     let mut received = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -904,19 +916,19 @@ pub async fn read_until_close(stream: &mut TcpStream, wait: Duration) -> RawOutc
 }
 
 /// A chat request body carrying `content`.
-pub fn chat(content: &str) -> Value {
+pub(crate) fn chat(content: &str) -> Value {
     json!({"model": "gpt-test", "messages": [{"role": "user", "content": content}]})
 }
 
 /// Run `future` with a bound, failing the test if it takes longer.
-pub async fn within<T>(bound: Duration, what: &str, future: impl Future<Output = T>) -> T {
+pub(crate) async fn within<T>(bound: Duration, what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(bound, future)
         .await
         .unwrap_or_else(|_| panic!("{what} did not finish within {bound:?}"))
 }
 
 /// The first audit event whose operation starts with `prefix` (`request:`, `response:`, `proxy:`).
-pub fn event_with_operation<'a>(events: &'a [Value], prefix: &str) -> &'a Value {
+pub(crate) fn event_with_operation<'a>(events: &'a [Value], prefix: &str) -> &'a Value {
     events
         .iter()
         .find(|event| {

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// A stand-in for the real AES-GCM provider: XOR "encryption", an AAD-bound SHA-256 tag and a
 /// real HMAC-SHA256 keyed by the domain.
 #[derive(Debug, Default)]
-pub struct FakeCrypto {
+pub(crate) struct FakeCrypto {
     counter: AtomicU64,
 }
 
@@ -73,7 +73,10 @@ impl Crypto for FakeCrypto {
 }
 
 /// Runs the named test of the current test binary in a child process with `env` set.
-pub fn spawn_self(test_name: &str, env: &[(&str, String)]) -> std::io::Result<std::process::Child> {
+pub(crate) fn spawn_self(
+    test_name: &str,
+    env: &[(&str, String)],
+) -> std::io::Result<std::process::Child> {
     let exe = std::env::current_exe()?;
     let mut command = Command::new(exe);
     command.args([test_name, "--exact", "--test-threads=1", "--nocapture"]);
@@ -86,7 +89,7 @@ pub fn spawn_self(test_name: &str, env: &[(&str, String)]) -> std::io::Result<st
     command.spawn()
 }
 
-pub fn assert_success(output: &Output, what: &str) {
+pub(crate) fn assert_success(output: &Output, what: &str) {
     assert!(
         output.status.success(),
         "{what} failed: {}\n{}",
@@ -96,7 +99,7 @@ pub fn assert_success(output: &Output, what: &str) {
 }
 
 /// Unwraps a test-side `Result` with the failure in the panic message.
-pub fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+pub(crate) fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
     match result {
         Ok(value) => value,
         Err(error) => panic!("unexpected error: {error:?}"),
