@@ -2,7 +2,7 @@
 //! benchmark (`scripts/bench-gateway.sh`) and the end-to-end checks (`scripts/e2e.sh`).
 //!
 //! ```text
-//! cargo run --release -p haechi-gateway --example stub_upstream -- --port 0 [--host 127.0.0.1] [--record]
+//! cargo run --release -p haechi-gateway --example stub_upstream -- --port 0 [--host 127.0.0.1] [--record] [--delay-ms N]
 //! ```
 //!
 //! Prints `stub upstream listening on HOST:PORT` once bound. Serves canned but well-formed
@@ -11,7 +11,9 @@
 //! `"stream": true`. Request header `x-stub-echo: 1` makes the reply text the last user message
 //! (`x-stub-echo: b64` base64-decodes it first, so a test can make the "model" say something the
 //! request never carried in the clear). With `--record` the last request is kept and served at
-//! `GET /__stub/last`; without it nothing is shared between requests but one counter.
+//! `GET /__stub/last`; without it nothing is shared between requests but one counter. With
+//! `--delay-ms N` every answer waits N ms after the request body arrived, as a real model does
+//! (the memory benchmark keeps 1,000 requests in flight that way).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -48,6 +50,7 @@ struct Options {
     host: String,
     port: u16,
     record: bool,
+    delay: Duration,
 }
 
 /// What `--record` keeps: the last request as the gateway forwarded it.
@@ -61,6 +64,8 @@ struct State {
     /// `Some` only with `--record`; the benchmark path never touches a lock.
     last: Option<Mutex<Option<Recorded>>>,
     next_id: AtomicU64,
+    /// `--delay-ms`: how long each answer waits.
+    delay: Duration,
 }
 
 /// The few request fields the stub looks at; everything else is skipped without allocation.
@@ -94,7 +99,7 @@ fn main() -> std::process::ExitCode {
         Ok(options) => options,
         Err(message) => {
             eprintln!("stub_upstream: {message}");
-            eprintln!("usage: stub_upstream [--host 127.0.0.1] [--port 0] [--record]");
+            eprintln!("usage: stub_upstream [--host 127.0.0.1] [--port 0] [--record] [--delay-ms N]");
             return std::process::ExitCode::from(2);
         }
     };
@@ -122,10 +127,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         host: "127.0.0.1".to_string(),
         port: 0,
         record: false,
+        delay: Duration::ZERO,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--record" => options.record = true,
+            "--delay-ms" => {
+                let value = args.next().ok_or("--delay-ms needs a value")?;
+                let ms: u64 = value
+                    .parse()
+                    .map_err(|_| format!("--delay-ms must be a whole number, got {value:?}"))?;
+                options.delay = Duration::from_millis(ms);
+            }
             "--host" => options.host = args.next().ok_or("--host needs a value")?,
             "--port" => {
                 let value = args.next().ok_or("--port needs a value")?;
@@ -149,6 +162,7 @@ async fn serve(options: Options) -> std::io::Result<()> {
     let state = Arc::new(State {
         last: options.record.then(|| Mutex::new(None)),
         next_id: AtomicU64::new(1),
+        delay: options.delay,
     });
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -209,6 +223,9 @@ async fn handle(
             ))
         }
     };
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
     let path = parts.uri.path();
     if path == "/__stub/last" && parts.method == Method::GET {
         return Ok(last_request(&state));
