@@ -5,7 +5,9 @@
 #        (a) enforce + llm-redact + responseProtection report-only   (the headline)
 #        (b) the same in dry-run
 #        (c) (a) with email/phone tokenized (token vault writes)
-#   3. the gateway's memory: idle, after the run, under 1,000 connections, and an optional soak.
+#   3. the gateway's memory: idle, after the run, under 1,000 connections, and an optional soak;
+#   4. memory with a model's latency: 1,000 requests in flight against a stub that answers
+#      after SLOW_UPSTREAM_MS, in redact and in tokenize mode.
 # It never asserts a time: it prints numbers. It exits non-zero only when setup fails.
 #
 # Usage: scripts/bench-gateway.sh
@@ -14,6 +16,7 @@
 #   CONNECTIONS=32 THREADS=2 WARMUP=2s
 #   HIGH_CONNECTIONS=1000 HIGH_DURATION=15s   the many-connections run
 #   SOAK_SECONDS=0        e.g. 300: wrk at HIGH_CONNECTIONS for that long, RSS sampled every 10 s
+#   SLOW_UPSTREAM_MS=1000 SLOW_DURATION=15s   phase 4 (SLOW_UPSTREAM_MS=0 skips it)
 #   AUDIT_FSYNC=          audit.fsync of every gateway config: unset = the default (interval);
 #                         every-batch = a sync per request; never = the reference's durability
 #   SKIP_BUILD=1          use the binaries already in $CARGO_TARGET_DIR/release
@@ -33,6 +36,8 @@ THREADS=${THREADS:-2}
 HIGH_CONNECTIONS=${HIGH_CONNECTIONS:-1000}
 HIGH_DURATION=$(seconds "${HIGH_DURATION:-15s}")
 SOAK_SECONDS=${SOAK_SECONDS:-0}
+SLOW_UPSTREAM_MS=${SLOW_UPSTREAM_MS:-1000}
+SLOW_DURATION=$(seconds "${SLOW_DURATION:-15s}")
 GATEWAY_STANDIN=${GATEWAY_STANDIN:-}
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -374,6 +379,31 @@ if [[ $GATEWAY_KIND != none ]]; then
         verify="not verified"
       MEMORY+=("$(printf '%-52s audit log: %s events, chain %s' "" "$events" "$verify")")
     fi
+  done
+fi
+
+# ---------------------------------------------------------------- a model's latency
+if [[ $GATEWAY_KIND == haechi && $SLOW_UPSTREAM_MS -gt 0 ]]; then
+  start_stub stub-slow --delay-ms "$SLOW_UPSTREAM_MS"
+  SLOW_PORT=$STUB_PORT
+  for variant in enforce tokenize; do
+    start_gateway "slow-$variant" "$SLOW_PORT" "$variant"
+    idle=$(rss_kb "$GW_PID")
+    wrk -t"$THREADS" -c"$HIGH_CONNECTIONS" -d"$SLOW_DURATION" --timeout 10s --latency -s "$TMP/chat.lua" \
+      "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$TMP/wrk-slow-$variant.txt" 2>&1 &
+    wrk_pid=$!
+    PIDS+=("$wrk_pid")
+    peak=0
+    while kill -0 "$wrk_pid" 2>/dev/null; do
+      now=$(rss_kb "$GW_PID")
+      ((now > peak)) && peak=$now
+      sleep 1
+    done
+    wait "$wrk_pid" || true
+    forget_pid "$wrk_pid"
+    record_wrk "haechi $variant, upstream answers after ${SLOW_UPSTREAM_MS} ms" "$HIGH_CONNECTIONS" "$TMP/wrk-slow-$variant.txt"
+    MEMORY+=("$(printf '%-52s idle %s, peak with %s in flight %s' "haechi $variant, ${SLOW_UPSTREAM_MS} ms upstream" "$(mib "$idle")" "$HIGH_CONNECTIONS" "$(mib "$peak")")")
+    stop_gateway "$GW_PID" "slow $variant"
   done
 fi
 

@@ -19,13 +19,7 @@ use serde_json::{json, Map, Value};
 struct CountingSink(AtomicU64);
 
 impl AuditSink for CountingSink {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        black_box(event);
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         black_box(event);
         self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())

@@ -3,7 +3,7 @@
 //! (`haechi-crypto`, `haechi-store`) or are supplied by a library user.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A failure reported by a provider. `code` is stable and machine-readable; `message` says what
 /// went wrong and what to do. Neither may ever contain a payload value, token, key or credential.
@@ -184,14 +184,10 @@ pub fn commit_abandoned() -> ProviderError {
     )
 }
 
-/// Where audit events go. The implementation sanitizes and chains the event (with the math in
-/// [`crate::audit`]) and returns once the event is appended under its durability policy.
+/// Where audit events go: one path for every event. Events arrive sanitized and rendered on
+/// the caller's thread (a typed event's `prepare()`, or `PreparedEvent::from_map` for any other
+/// JSON object); the sink chains them (with the math in [`crate::audit`]) and returns once the
+/// event is appended under its durability policy. An error means the event is not in the log.
 pub trait AuditSink: Send + Sync {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError>;
-
-    /// Record an event already sanitized and rendered on the caller's thread (what the
-    /// pipeline produces). Sinks that chain events override this to skip the map.
-    fn record_prepared(&self, event: crate::audit::PreparedEvent) -> Result<(), ProviderError> {
-        self.record(event.to_map())
-    }
+    fn record(&self, event: crate::audit::PreparedEvent) -> Result<(), ProviderError>;
 }

@@ -3,7 +3,7 @@
 
 use haechi_core::audit::{
     chain_event, js_stringify, sanitize_event, AuditDetection, AuditIdentity, ChainHead,
-    PreparedEvent, ProtectEvent, ProtectSummary,
+    DecisionEvent, PreparedEvent, ProtectEvent, ProtectSummary, VaultEvent,
 };
 use haechi_core::vocab::{Action, LeafKind, Mode};
 use indexmap::IndexMap;
@@ -92,6 +92,89 @@ fn typed_rendering_equals_the_map_path() {
         let typed = event.prepare();
         let mapped = PreparedEvent::from_map(event.clone().into_map());
         assert_eq!(typed, mapped);
+    }
+}
+
+/// The map each typed decision event stands for: the reference's keys, in its order.
+fn map_of(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+#[test]
+fn gateway_decision_events_render_as_their_maps_would() {
+    for (identity, reason) in [
+        (None, "rate:60".to_string()),
+        (
+            Some(AuditIdentity {
+                id: "bearer:0123".into(),
+                kind: "user".into(),
+                subject_hash: "s".into(),
+                issuer_hash: "i".into(),
+                provider: "bearer".into(),
+            }),
+            // Payload-looking reasons are replaced, as the sanitizer replaces them.
+            "[HAECHI_ENC:abc]".to_string(),
+        ),
+    ] {
+        let event = DecisionEvent {
+            id: "e-1".into(),
+            correlation_id: "c-1".into(),
+            timestamp: "2026-12-06T00:00:00.000Z".into(),
+            protocol: "llm-http".into(),
+            operation: "proxy:llm-http:chat-completions".into(),
+            mode: Mode::Enforce,
+            identity: identity.clone(),
+            profile: identity.as_ref().map(|_| "strict".to_string()),
+            enforced: true,
+            blocked: true,
+            decision: "auth_denied".into(),
+            reason: reason.clone(),
+            route_id: "chat-completions".into(),
+            path_hash: "0123456789ab".into(),
+        };
+        let map = map_of(json!({
+            "id": "e-1", "correlationId": "c-1", "timestamp": "2026-12-06T00:00:00.000Z",
+            "protocol": "llm-http", "operation": "proxy:llm-http:chat-completions",
+            "mode": "enforce", "identity": identity, "profile": event.profile,
+            "enforced": true, "blocked": true, "decision": "auth_denied", "reason": reason,
+            "routeId": "chat-completions", "pathHash": "0123456789ab",
+            "summary": {"detectionCount": 0, "byType": {}, "byAction": {"auth_denied": 1}},
+        }));
+        assert_eq!(event.prepare(), PreparedEvent::from_map(map));
+    }
+}
+
+#[test]
+fn vault_events_render_as_their_maps_would() {
+    for (token, count) in [
+        (Some("tok_email_0123456789abcdef"), None),
+        (Some("not-a-token"), None),
+        (None, Some(3)),
+    ] {
+        let event = VaultEvent {
+            id: "v-1".into(),
+            timestamp: "2026-12-06T00:00:00.000Z".into(),
+            operation: "token-vault:reveal".into(),
+            blocked: true,
+            decision: "reveal_denied".into(),
+            reason: Some("policy_disabled".into()),
+            token: token.map(str::to_owned),
+            token_type: Some("email".into()),
+            count,
+            reveal_policy: "disabled".into(),
+        };
+        let map = map_of(json!({
+            "id": "v-1", "timestamp": "2026-12-06T00:00:00.000Z", "protocol": "token-vault",
+            "operation": "token-vault:reveal", "identity": null, "mode": "n/a",
+            "enforced": true, "blocked": true, "decision": "reveal_denied",
+            "reason": "policy_disabled", "token": token, "tokenType": "email", "count": count,
+            "revealPolicy": "disabled",
+            "summary": {"detectionCount": 0, "byType": {}, "byAction": {"reveal_denied": 1}},
+        }));
+        assert_eq!(event.prepare(), PreparedEvent::from_map(map));
     }
 }
 

@@ -99,7 +99,9 @@ fn main() -> std::process::ExitCode {
         Ok(options) => options,
         Err(message) => {
             eprintln!("stub_upstream: {message}");
-            eprintln!("usage: stub_upstream [--host 127.0.0.1] [--port 0] [--record] [--delay-ms N]");
+            eprintln!(
+                "usage: stub_upstream [--host 127.0.0.1] [--port 0] [--record] [--delay-ms N]"
+            );
             return std::process::ExitCode::from(2);
         }
     };

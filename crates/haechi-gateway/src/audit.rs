@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use haechi_core::audit::{AuditIdentity, PreparedEvent};
+use haechi_core::audit::{AuditIdentity, DecisionEvent, PreparedEvent};
 use haechi_core::hash::short_hash;
 use haechi_core::seams::ProviderError;
 use haechi_core::vocab::Mode;
 use haechi_store::audit::AuditWriter;
-use serde_json::{json, Map, Value};
 
 /// Appends events through the shared [`AuditWriter`].
 #[derive(Clone)]
@@ -76,39 +75,25 @@ pub struct GatewayDecision<'a> {
 }
 
 impl GatewayDecision<'_> {
-    /// The event prepared for the chain.
+    /// The event prepared for the chain: the reference's keys and order, its summary counting
+    /// the decision once.
     pub fn prepare(&self) -> PreparedEvent {
-        PreparedEvent::from_map(self.event())
-    }
-
-    /// The event with the reference's keys and order; its summary counts the decision once.
-    pub fn event(&self) -> Map<String, Value> {
-        let identity = match self.caller.identity {
-            Some(identity) => serde_json::to_value(identity).unwrap_or(Value::Null),
-            None => Value::Null,
-        };
-        let mut by_action = Map::new();
-        by_action.insert(self.decision.to_string(), Value::from(1));
-        let event = json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "correlationId": self.caller.correlation_id,
-            "timestamp": haechi_core::clock::iso_now(),
-            "protocol": self.route.protocol,
-            "operation": format!("proxy:{}:{}", self.route.protocol, self.route.route_id),
-            "mode": self.mode.as_str(),
-            "identity": identity,
-            "profile": self.caller.profile,
-            "enforced": self.enforced,
-            "blocked": self.blocked,
-            "decision": self.decision,
-            "reason": self.reason,
-            "routeId": self.route.route_id,
-            "pathHash": short_hash(self.route.path.as_bytes()),
-            "summary": { "detectionCount": 0, "byType": {}, "byAction": by_action },
-        });
-        match event {
-            Value::Object(map) => map,
-            _ => Map::new(),
+        DecisionEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: self.caller.correlation_id.to_owned(),
+            timestamp: haechi_core::clock::iso_now(),
+            protocol: self.route.protocol.to_owned(),
+            operation: format!("proxy:{}:{}", self.route.protocol, self.route.route_id),
+            mode: self.mode,
+            identity: self.caller.identity.cloned(),
+            profile: self.caller.profile.map(str::to_owned),
+            enforced: self.enforced,
+            blocked: self.blocked,
+            decision: self.decision.to_owned(),
+            reason: self.reason.clone(),
+            route_id: self.route.route_id.to_owned(),
+            path_hash: short_hash(self.route.path.as_bytes()),
         }
+        .prepare()
     }
 }

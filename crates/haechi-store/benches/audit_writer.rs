@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use haechi_core::audit::PreparedEvent;
 use haechi_core::seams::AuditSink;
 use haechi_store::audit::{AuditWriter, FsyncPolicy, JsonlAuditSink, JsonlOptions, WriterOptions};
 use serde_json::{json, Map, Value};
@@ -36,7 +37,7 @@ fn run_producers(writer: &Arc<AuditWriter>) -> Duration {
             let writer = Arc::clone(writer);
             std::thread::spawn(move || {
                 for i in 0..EVENTS_PER_ITERATION / PRODUCERS {
-                    let _ = writer.record(event(p * 1_000_000 + i));
+                    let _ = writer.record(PreparedEvent::from_map(event(p * 1_000_000 + i)));
                 }
             })
         })

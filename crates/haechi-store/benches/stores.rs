@@ -62,7 +62,11 @@ fn audit(c: &mut Criterion) {
         };
         if let Ok(sink) = JsonlAuditSink::new(base.join(format!("{fsync:?}.jsonl")), options) {
             group.bench_function(name, |b| {
-                b.iter_batched(event, |e| sink.record(e), BatchSize::SmallInput)
+                b.iter_batched(
+                    event,
+                    |e| sink.record(haechi_core::audit::PreparedEvent::from_map(e)),
+                    BatchSize::SmallInput,
+                )
             });
         }
     }

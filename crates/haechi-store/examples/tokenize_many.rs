@@ -17,18 +17,13 @@ use haechi_core::seams::{AuditSink, ProviderError, Tokenizer};
 use haechi_core::vocab::{Action, Direction, Mode};
 use haechi_crypto::{init_local_key_file, LocalKeyProvider};
 use haechi_store::vault::{SqliteTokenVault, VaultSettings};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 /// Drops events: this measures the pipeline and the vault, not the audit log.
 struct NullAudit;
 
 impl AuditSink for NullAudit {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        black_box(event);
-        Ok(())
-    }
-
-    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         black_box(event);
         Ok(())
     }

@@ -106,7 +106,7 @@ fn our_sink_continues_a_reference_log() {
     let path = dir.path().join("audit.jsonl");
     ok(fs::copy(fixture("reference-audit.jsonl"), &path));
     let sink = ok(JsonlAuditSink::new(&path, JsonlOptions::default()));
-    ok(sink.record(sample_event(7)));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(sample_event(7))));
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid, "{:?}", outcome.failure);
     assert_eq!(outcome.records, 7);
@@ -169,7 +169,7 @@ fn write_log_for_the_reference() {
     };
     let sink = ok(JsonlAuditSink::new(&path, options));
     ok(sink.append_batch((1..=4).map(sample_event).collect()));
-    ok(sink.record(sample_event(5)));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(sample_event(5))));
     let continued = dir.join("continued-audit.jsonl");
     ok(fs::copy(fixture("reference-audit.jsonl"), &continued));
     let sink = ok(JsonlAuditSink::new(&continued, JsonlOptions::default()));

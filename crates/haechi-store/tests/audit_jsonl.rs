@@ -43,7 +43,11 @@ fn records_form_a_valid_chain_in_a_new_directory() {
     let path = dir.path().join("nested/dir/audit.jsonl");
     let sink = sink(&path);
     for i in 0..5 {
-        ok(sink.record(event(&format!("e-{i}"))));
+        ok(
+            sink.record(haechi_core::audit::PreparedEvent::from_map(event(
+                &format!("e-{i}"),
+            ))),
+        );
     }
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid, "{:?}", outcome.failure);
@@ -67,7 +71,7 @@ fn a_batch_is_one_append_with_consecutive_sequences() {
     let dir = ok(tempfile::tempdir());
     let path = dir.path().join("audit.jsonl");
     let sink = sink(&path);
-    ok(sink.record(event("first")));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(event("first"))));
     let head = ok(sink.append_batch((0..10).map(|i| event(&format!("b-{i}"))).collect()));
     assert_eq!(head.as_ref().map(|h| h.sequence), Some(11));
     assert_eq!(ok(sink.append_batch(Vec::new())), head);
@@ -84,7 +88,11 @@ fn sinks_sharing_a_file_revalidate_their_cached_head() {
     let b = sink(&path);
     for i in 0..6 {
         let writer = if i % 2 == 0 { &a } else { &b };
-        ok(writer.record(event(&format!("e-{i}"))));
+        ok(
+            writer.record(haechi_core::audit::PreparedEvent::from_map(event(
+                &format!("e-{i}"),
+            ))),
+        );
     }
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid, "{:?}", outcome.failure);
@@ -96,9 +104,9 @@ fn a_replaced_file_starts_a_new_chain() {
     let dir = ok(tempfile::tempdir());
     let path = dir.path().join("audit.jsonl");
     let sink = sink(&path);
-    ok(sink.record(event("old")));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(event("old"))));
     ok(fs::rename(&path, dir.path().join("audit.jsonl.1")));
-    ok(sink.record(event("new")));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(event("new"))));
     assert_eq!(ok(sink.head()).map(|h| h.sequence), Some(1));
     assert!(ok(verify_file(&path)).valid);
 }
@@ -107,10 +115,10 @@ fn a_replaced_file_starts_a_new_chain() {
 fn the_chain_continues_a_log_that_lacks_its_final_line_break() {
     let dir = ok(tempfile::tempdir());
     let path = dir.path().join("audit.jsonl");
-    ok(sink(&path).record(event("a")));
+    ok(sink(&path).record(haechi_core::audit::PreparedEvent::from_map(event("a"))));
     let text = ok(fs::read_to_string(&path));
     ok(fs::write(&path, text.trim_end()));
-    ok(sink(&path).record(event("b")));
+    ok(sink(&path).record(haechi_core::audit::PreparedEvent::from_map(event("b"))));
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid);
     assert_eq!(outcome.records, 2);
@@ -121,12 +129,12 @@ fn a_torn_or_unchained_tail_refuses_to_append() {
     let dir = ok(tempfile::tempdir());
     let path = dir.path().join("audit.jsonl");
     let writer = sink(&path);
-    ok(writer.record(event("a")));
+    ok(writer.record(haechi_core::audit::PreparedEvent::from_map(event("a"))));
     let mut file = ok(fs::OpenOptions::new().append(true).open(&path));
     ok(file.write_all(br#"{"id":"half","audit"#));
     drop(file);
     let before = ok(fs::read(&path));
-    match writer.record(event("b")) {
+    match writer.record(haechi_core::audit::PreparedEvent::from_map(event("b"))) {
         Err(error) => assert_eq!(error.code, "haechi_audit_torn_tail"),
         Ok(()) => panic!("appended after a torn record"),
     }
@@ -250,7 +258,7 @@ fn readiness_checks_without_writing_an_event() {
         "probe removed"
     );
 
-    ok(sink(&path).record(event("a")));
+    ok(sink(&path).record(haechi_core::audit::PreparedEvent::from_map(event("a"))));
     assert_eq!(check_writable(&path), Ok(()));
     let blocker = dir.path().join("file-not-dir");
     ok(fs::write(&blocker, ""));
@@ -309,7 +317,11 @@ fn processes_appending_at_once_keep_one_chain() {
             scope.spawn(move || {
                 let sink = sink(path);
                 for i in 0..RECORDS_PER_CHILD {
-                    ok(sink.record(event(&format!("parent-{t}-{i}"))));
+                    ok(
+                        sink.record(haechi_core::audit::PreparedEvent::from_map(event(
+                            &format!("parent-{t}-{i}"),
+                        ))),
+                    );
                 }
             });
         }
@@ -342,7 +354,7 @@ fn long_decimals_re_verify_after_a_round_trip_through_the_file() {
     .chain([0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e21, 1.5e-7])
     .collect();
     tricky.insert("confidences".into(), json!(values));
-    ok(sink(&path).record(tricky));
+    ok(sink(&path).record(haechi_core::audit::PreparedEvent::from_map(tricky)));
     let outcome = ok(verify_file(&path));
     assert!(outcome.valid, "{:?}", outcome.failure);
 }
@@ -356,10 +368,10 @@ fn under_interval_sync_a_record_is_in_the_file_when_append_returns() {
         ..JsonlOptions::default()
     };
     let sink = ok(JsonlAuditSink::new(&path, options));
-    ok(sink.record(event("e-1")));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(event("e-1"))));
     // Written to the file at once (only the disk flush waits): another reader sees it.
     assert_eq!(lines(&path).len(), 1);
-    ok(sink.record(event("e-2")));
+    ok(sink.record(haechi_core::audit::PreparedEvent::from_map(event("e-2"))));
     // Dropping the sink syncs what is left and stops its flush thread without waiting an hour.
     let started = std::time::Instant::now();
     drop(sink);

@@ -23,7 +23,8 @@ fn event(i: u64) -> Map<String, Value> {
 fn log_with(path: &Path, records: u64) -> JsonlAuditSink {
     let sink = JsonlAuditSink::new(path, JsonlOptions::default()).unwrap();
     for i in 0..records {
-        sink.record(event(i)).unwrap();
+        sink.record(haechi_core::audit::PreparedEvent::from_map(event(i)))
+            .unwrap();
     }
     sink
 }
@@ -44,7 +45,11 @@ fn a_torn_tail_is_shown_then_cut_with_a_copy_and_the_log_takes_records_again() {
     let sink = log_with(&path, 3);
     let intact_len = fs::metadata(&path).unwrap().len();
     append_raw(&path, TORN);
-    assert!(sink.record(event(9)).is_err(), "appended after a torn tail");
+    assert!(
+        sink.record(haechi_core::audit::PreparedEvent::from_map(event(9)))
+            .is_err(),
+        "appended after a torn tail"
+    );
 
     let plan = repair_torn_tail(&path, false).unwrap();
     let torn = plan.torn.expect("torn tail not found");
@@ -64,7 +69,8 @@ fn a_torn_tail_is_shown_then_cut_with_a_copy_and_the_log_takes_records_again() {
     let saved = applied.saved_to.expect("not applied");
     assert_eq!(fs::read(&saved).unwrap(), TORN);
     assert_eq!(fs::metadata(&path).unwrap().len(), intact_len);
-    sink.record(event(4)).unwrap();
+    sink.record(haechi_core::audit::PreparedEvent::from_map(event(4)))
+        .unwrap();
     let verified = verify_file(&path).unwrap();
     assert!(verified.valid);
     assert_eq!(verified.records, 4);

@@ -35,7 +35,9 @@ fn writer_threads_and_a_direct_appender_share_one_chain() {
                 else {
                     unreachable!()
                 };
-                writer.record(event).unwrap();
+                writer
+                    .record(haechi_core::audit::PreparedEvent::from_map(event))
+                    .unwrap();
             }
         }));
     }
@@ -47,7 +49,9 @@ fn writer_threads_and_a_direct_appender_share_one_chain() {
                 else {
                     unreachable!()
                 };
-                direct.record(event).unwrap();
+                direct
+                    .record(haechi_core::audit::PreparedEvent::from_map(event))
+                    .unwrap();
             }
         }));
     }

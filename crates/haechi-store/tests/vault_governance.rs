@@ -329,7 +329,7 @@ fn detokenize_is_audited_by_count() {
 struct BrokenAudit;
 
 impl AuditSink for BrokenAudit {
-    fn record(&self, _event: Map<String, Value>) -> Result<(), ProviderError> {
+    fn record(&self, _event: haechi_core::audit::PreparedEvent) -> Result<(), ProviderError> {
         Err(ProviderError::new(
             "test_audit_down",
             "audit log unavailable",

@@ -126,6 +126,48 @@ pub struct ProtectEvent {
     pub summary: ProtectSummary,
 }
 
+/// One of the gateway's own decisions (auth, rate limit, model allowlist, streaming, an
+/// unprotected response), in the reference's shape; its summary counts the decision once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionEvent {
+    pub id: String,
+    pub correlation_id: String,
+    pub timestamp: String,
+    pub protocol: String,
+    /// `proxy:<protocol>:<route>`.
+    pub operation: String,
+    pub mode: Mode,
+    pub identity: Option<AuditIdentity>,
+    pub profile: Option<String>,
+    pub enforced: bool,
+    pub blocked: bool,
+    /// The decision name (`auth_denied`, `rate_limited`, `model_not_allowed`, ...).
+    pub decision: String,
+    /// A reason code; never a payload value.
+    pub reason: String,
+    pub route_id: String,
+    /// `shortHash` of the request path (never the path itself).
+    pub path_hash: String,
+}
+
+/// A token vault governance decision (reveal, detokenize, purge), in the reference's shape:
+/// protocol `token-vault`, mode `n/a`; its summary counts the decision once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VaultEvent {
+    pub id: String,
+    pub timestamp: String,
+    /// `token-vault:reveal`, `token-vault:detokenize`, `token-vault:purge`, ...
+    pub operation: String,
+    pub blocked: bool,
+    pub decision: String,
+    pub reason: Option<String>,
+    /// A vault token id, a keyed `nontoken_…` digest, or the non-token marker.
+    pub token: Option<String>,
+    pub token_type: Option<String>,
+    pub count: Option<u64>,
+    pub reveal_policy: String,
+}
+
 impl ProtectEvent {
     /// The event as the JSON object handed to [`crate::seams::AuditSink::record`].
     pub fn into_map(self) -> Map<String, Value> {

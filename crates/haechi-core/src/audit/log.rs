@@ -84,11 +84,7 @@ impl<S: AuditStore> AuditLog<S> {
 }
 
 impl<S: AuditStore> AuditSink for AuditLog<S> {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        self.append_batch(vec![event]).map(|_| ())
-    }
-
-    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.append_prepared(vec![event]).map(|_| ())
     }
 }

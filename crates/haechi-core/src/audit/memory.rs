@@ -79,6 +79,7 @@ impl AuditLog<MemoryAuditStore> {
 mod tests {
     use super::*;
     use crate::audit::verify::verify_lines;
+    use crate::audit::PreparedEvent;
     use crate::seams::AuditSink;
     use serde_json::json;
     use std::sync::Arc;
@@ -94,7 +95,7 @@ mod tests {
                         let event = json!({"id": format!("{t}-{i}"), "message": "raw value",
                             "summary": {"detectionCount": 1, "byType": {"secret": 1}, "byAction": {"block": 1}}});
                         if let Value::Object(map) = event {
-                            assert!(sink.record(map).is_ok());
+                            assert!(sink.record(PreparedEvent::from_map(map)).is_ok());
                         }
                     }
                 })

@@ -69,14 +69,6 @@ impl PreparedEvent {
         }
     }
 
-    /// The event as a JSON object (for sinks that take maps).
-    pub fn to_map(&self) -> Map<String, Value> {
-        match serde_json::from_str(&self.line) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
-    }
-
     /// Chain this event after `previous`.
     pub fn seal(&self, previous: Option<&ChainHead>) -> SealedRecord {
         let sequence = previous.map_or(1, |head| head.sequence.saturating_add(1));

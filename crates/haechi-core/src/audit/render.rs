@@ -4,9 +4,11 @@
 
 use super::canonical::js_key_cmp;
 use super::chain::INTEGRITY_KEY;
-use super::event::{AuditDetection, AuditIdentity, ProtectEvent, ProtectSummary};
+use super::event::{
+    AuditDetection, AuditIdentity, DecisionEvent, ProtectEvent, ProtectSummary, VaultEvent,
+};
 use super::prepared::PreparedEvent;
-use super::sanitize::{clean_str, MAX_KEY_CHARS};
+use super::sanitize::{clean_str, clean_token, MAX_KEY_CHARS};
 use crate::js_json::{push_js_number, push_string};
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -92,6 +94,44 @@ layout!(
         "blocked",
         "payloadShapeHash",
         "detections",
+        "summary",
+    ]
+);
+layout!(
+    DECISION = [
+        "id",
+        "correlationId",
+        "timestamp",
+        "protocol",
+        "operation",
+        "mode",
+        "identity",
+        "profile",
+        "enforced",
+        "blocked",
+        "decision",
+        "reason",
+        "routeId",
+        "pathHash",
+        "summary",
+    ]
+);
+layout!(
+    VAULT = [
+        "id",
+        "timestamp",
+        "protocol",
+        "operation",
+        "identity",
+        "mode",
+        "enforced",
+        "blocked",
+        "decision",
+        "reason",
+        "token",
+        "tokenType",
+        "count",
+        "revealPolicy",
         "summary",
     ]
 );
@@ -283,6 +323,89 @@ fn summary(summary: &ProtectSummary) -> Field<'_> {
     )
 }
 
+/// A summary that counts one decision: no detections, `byAction: {decision: 1}`.
+fn decision_summary(decision: &str) -> Field<'_> {
+    let by_action = if decision.chars().count() <= MAX_KEY_CHARS {
+        vec![(decision, Field::Count(1))]
+    } else {
+        Vec::new()
+    };
+    Field::Fixed(
+        &SUMMARY,
+        vec![
+            Field::Count(0),
+            Field::Object(Vec::new()),
+            Field::Object(by_action),
+            Field::Absent,
+            Field::Absent,
+            Field::Absent,
+            Field::Absent,
+        ],
+    )
+}
+
+/// Both texts of an event with a fixed layout, and its timestamp.
+fn prepare_fixed(layout: &Layout, values: &[Field<'_>], timestamp: &str) -> PreparedEvent {
+    let mut canonical = String::with_capacity(768);
+    let mut link_at = Some(None);
+    write_fixed(&mut canonical, layout, values, true, &mut link_at);
+    let link_at = link_at.flatten().unwrap_or(1);
+    let mut line = String::with_capacity(canonical.len());
+    write_fixed(&mut line, layout, values, false, &mut None);
+    let timestamp = Some(Value::String(clean_str(timestamp).to_owned()));
+    PreparedEvent::from_parts(canonical, link_at, line, timestamp)
+}
+
+impl DecisionEvent {
+    /// The event prepared for the chain (see [`PreparedEvent`]).
+    pub fn prepare(&self) -> PreparedEvent {
+        let values = [
+            text(&self.id),
+            text(&self.correlation_id),
+            text(&self.timestamp),
+            text(&self.protocol),
+            text(&self.operation),
+            text(self.mode.as_str()),
+            self.identity.as_ref().map_or(Field::Null, identity),
+            optional_text(self.profile.as_deref()),
+            Field::Bool(self.enforced),
+            Field::Bool(self.blocked),
+            text(&self.decision),
+            text(&self.reason),
+            text(&self.route_id),
+            text(&self.path_hash),
+            decision_summary(&self.decision),
+        ];
+        prepare_fixed(&DECISION, &values, &self.timestamp)
+    }
+}
+
+impl VaultEvent {
+    /// The event prepared for the chain (see [`PreparedEvent`]).
+    pub fn prepare(&self) -> PreparedEvent {
+        let values = [
+            text(&self.id),
+            text(&self.timestamp),
+            text("token-vault"),
+            text(&self.operation),
+            Field::Null,
+            text("n/a"),
+            Field::Bool(true),
+            Field::Bool(self.blocked),
+            text(&self.decision),
+            optional_text(self.reason.as_deref()),
+            self.token
+                .as_deref()
+                .map_or(Field::Null, |token| Field::Str(clean_token(token))),
+            optional_text(self.token_type.as_deref()),
+            self.count.map_or(Field::Null, Field::Count),
+            text(&self.reveal_policy),
+            decision_summary(&self.decision),
+        ];
+        prepare_fixed(&VAULT, &values, &self.timestamp)
+    }
+}
+
 impl ProtectEvent {
     /// The event prepared for the chain (see [`PreparedEvent`]).
     pub fn prepare(&self) -> PreparedEvent {
@@ -302,13 +425,6 @@ impl ProtectEvent {
             Field::Array(self.detections.iter().map(detection).collect()),
             summary(&self.summary),
         ];
-        let mut canonical = String::with_capacity(768);
-        let mut link_at = Some(None);
-        write_fixed(&mut canonical, &EVENT, &values, true, &mut link_at);
-        let link_at = link_at.flatten().unwrap_or(1);
-        let mut line = String::with_capacity(canonical.len());
-        write_fixed(&mut line, &EVENT, &values, false, &mut None);
-        let timestamp = Some(Value::String(clean_str(&self.timestamp).to_owned()));
-        PreparedEvent::from_parts(canonical, link_at, line, timestamp)
+        prepare_fixed(&EVENT, &values, &self.timestamp)
     }
 }

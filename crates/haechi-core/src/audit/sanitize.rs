@@ -255,6 +255,16 @@ pub(crate) fn clean_str(text: &str) -> &str {
     }
 }
 
+/// The text a `token` field is kept as: a vault token id or keyed digest as is, anything else
+/// as [`REDACTED_TOKEN`].
+pub(crate) fn clean_token(text: &str) -> &str {
+    if is_vault_token_id(text) || is_nontoken_digest(text) || text == REDACTED_TOKEN {
+        text
+    } else {
+        REDACTED_TOKEN
+    }
+}
+
 fn is_payload_like(text: &str) -> bool {
     let too_long = text.len() > MAX_STRING_CHARS && text.chars().count() > MAX_STRING_CHARS;
     too_long || PAYLOAD_MARKERS.iter().any(|marker| text.contains(marker))

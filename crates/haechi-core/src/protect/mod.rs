@@ -216,7 +216,7 @@ impl Protector {
         policy: &CompiledPolicy,
     ) -> Result<ProtectOutcome, ProtectError> {
         let (outcome, event) = self.protect_unrecorded(text, context, policy)?;
-        self.collaborators.audit.record_prepared(event)?;
+        self.collaborators.audit.record(event)?;
         Ok(outcome)
     }
 

@@ -185,12 +185,8 @@ impl JsonlAuditSink {
 }
 
 impl AuditSink for JsonlAuditSink {
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.log.record(event)
-    }
-
-    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
-        self.log.record_prepared(event)
     }
 }
 

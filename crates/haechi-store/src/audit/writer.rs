@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use haechi_core::audit::{ChainHead, PreparedEvent};
 use haechi_core::seams::{AuditSink, ProviderError};
-use serde_json::{Map, Value};
 
 use crate::group::{ApplyBatch, GroupWriter, Refusals};
 
@@ -130,12 +129,7 @@ impl AuditWriter {
 impl AuditSink for AuditWriter {
     /// Queue the event and wait until its batch is appended (fail closed: an error means the
     /// event is not in the log).
-    fn record(&self, event: Map<String, Value>) -> Result<(), ProviderError> {
-        // Sanitizing and rendering happen here, on the caller's thread, not the writer's.
-        self.record_prepared(PreparedEvent::from_map(event))
-    }
-
-    fn record_prepared(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.group.submit_wait(event)
     }
 }

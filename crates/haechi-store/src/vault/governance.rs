@@ -9,11 +9,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use haechi_core::audit::is_vault_token_id;
+use haechi_core::audit::{is_vault_token_id, VaultEvent};
 use haechi_core::config::model::RevealPolicy;
 use haechi_core::seams::AuditSink;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::error::VaultError;
 use super::{Detokenized, Revealed, SqliteTokenVault, TokenMetadata};
@@ -218,7 +218,7 @@ impl TokenGovernance {
 
     fn record(&self, decision: Decision<'_>) -> Result<(), VaultError> {
         let name = decision.decision;
-        let event = self.event(decision);
+        let event = self.event(decision).prepare();
         self.audit
             .record(event)
             .map_err(|source| VaultError::Audit {
@@ -227,34 +227,18 @@ impl TokenGovernance {
             })
     }
 
-    fn event(&self, decision: Decision<'_>) -> Map<String, Value> {
-        let token = decision.token.map(|token| self.audit_token(token));
-        let mut by_action = Map::new();
-        by_action.insert(decision.decision.to_owned(), Value::from(1));
-        let fields = json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "timestamp": haechi_core::clock::iso_now(),
-            "protocol": "token-vault",
-            "operation": decision.operation,
-            "identity": null,
-            "mode": "n/a",
-            "enforced": true,
-            "blocked": decision.decision.ends_with("_denied"),
-            "decision": decision.decision,
-            "reason": decision.reason,
-            "token": token,
-            "tokenType": decision.token_type,
-            "count": decision.count,
-            "revealPolicy": reveal_policy_name(self.reveal_policy),
-            "summary": {
-                "detectionCount": 0,
-                "byType": {},
-                "byAction": by_action,
-            },
-        });
-        match fields {
-            Value::Object(map) => map,
-            _ => Map::new(),
+    fn event(&self, decision: Decision<'_>) -> VaultEvent {
+        VaultEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            timestamp: haechi_core::clock::iso_now(),
+            operation: decision.operation.to_owned(),
+            blocked: decision.decision.ends_with("_denied"),
+            decision: decision.decision.to_owned(),
+            reason: decision.reason,
+            token: decision.token.map(|token| self.audit_token(token)),
+            token_type: decision.token_type.map(str::to_owned),
+            count: decision.count,
+            reveal_policy: reveal_policy_name(self.reveal_policy).to_owned(),
         }
     }
 

@@ -3,6 +3,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
 #[derive(Default)]
 struct Counting {
     batches: AtomicUsize,
@@ -38,7 +40,11 @@ fn concurrent_callers_share_batches() {
             let writer = Arc::clone(&writer);
             std::thread::spawn(move || {
                 for i in 0..20 {
-                    writer.record(event(t * 100 + i)).unwrap();
+                    writer
+                        .record(haechi_core::audit::PreparedEvent::from_map(event(
+                            t * 100 + i,
+                        )))
+                        .unwrap();
                 }
             })
         })
@@ -58,7 +64,9 @@ fn a_failed_append_fails_every_caller_in_the_batch() {
         ..Counting::default()
     });
     let writer = AuditWriter::spawn(target, WriterOptions::default()).unwrap();
-    let error = writer.record(event(1)).unwrap_err();
+    let error = writer
+        .record(haechi_core::audit::PreparedEvent::from_map(event(1)))
+        .unwrap_err();
     assert_eq!(error.code, "haechi_audit_io");
 }
 
@@ -66,10 +74,15 @@ fn a_failed_append_fails_every_caller_in_the_batch() {
 fn after_shutdown_records_are_refused() {
     let target = Arc::new(Counting::default());
     let writer = AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap();
-    writer.record(event(1)).unwrap();
+    writer
+        .record(haechi_core::audit::PreparedEvent::from_map(event(1)))
+        .unwrap();
     writer.shutdown();
     assert_eq!(
-        writer.record(event(2)).unwrap_err().code,
+        writer
+            .record(haechi_core::audit::PreparedEvent::from_map(event(2)))
+            .unwrap_err()
+            .code,
         "haechi_audit_writer_stopped"
     );
     assert_eq!(target.events.load(Ordering::SeqCst), 1);
@@ -132,18 +145,24 @@ impl BatchAppend for Flaky {
 fn readiness_follows_the_last_append_and_recovers_through_the_probe() {
     let target = Arc::new(Flaky::default());
     let writer = AuditWriter::spawn(target.clone(), WriterOptions::default()).unwrap();
-    writer.record(event(1)).unwrap();
+    writer
+        .record(haechi_core::audit::PreparedEvent::from_map(event(1)))
+        .unwrap();
     assert!(writer.ready().is_ok());
 
     target.failing.store(true, Ordering::SeqCst);
     // Ready until an append actually fails (readiness reports outcomes, it does not write).
     assert!(writer.ready().is_ok());
-    assert!(writer.record(event(2)).is_err());
+    assert!(writer
+        .record(haechi_core::audit::PreparedEvent::from_map(event(2)))
+        .is_err());
     assert_eq!(writer.ready().unwrap_err().code, "haechi_audit_io");
 
     // Space is back: the probe says an append would succeed, before any traffic.
     target.failing.store(false, Ordering::SeqCst);
     assert!(writer.ready().is_ok());
-    writer.record(event(3)).unwrap();
+    writer
+        .record(haechi_core::audit::PreparedEvent::from_map(event(3)))
+        .unwrap();
     assert!(writer.ready().is_ok());
 }
