@@ -190,4 +190,20 @@ pub fn commit_abandoned() -> ProviderError {
 /// event is appended under its durability policy. An error means the event is not in the log.
 pub trait AuditSink: Send + Sync {
     fn record(&self, event: crate::audit::PreparedEvent) -> Result<(), ProviderError>;
+
+    /// Hand the event over without waiting: `done` gets the outcome once the event is appended
+    /// (or failed), on whichever thread appends it — for async callers, which await a channel
+    /// instead of blocking a thread. A sink that cannot take the event now answers at once.
+    /// By default the event is recorded on this thread.
+    fn submit(&self, event: crate::audit::PreparedEvent, done: AuditDone) {
+        done(self.record(event));
+    }
+
+    /// Whether events can be recorded now (readiness): by default, yes.
+    fn ready(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
+
+/// Receives the outcome of appending one audit event, exactly once.
+pub type AuditDone = Box<dyn FnOnce(Result<(), ProviderError>) + Send>;

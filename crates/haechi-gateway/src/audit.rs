@@ -1,5 +1,5 @@
-//! The gateway's side of the audit log: an async handle on the group-commit writer (a request
-//! awaits its event's batch instead of blocking a runtime thread), and the events for the
+//! The gateway's side of the audit log: an async handle on the protector's audit sink (a
+//! request awaits its event's batch instead of blocking a runtime thread), and the events for the
 //! gateway's own decisions (auth, rate limit, model allowlist, streaming, unprotected
 //! responses) in the reference's shape.
 
@@ -7,33 +7,36 @@ use std::sync::Arc;
 
 use haechi_core::audit::{AuditIdentity, DecisionEvent, PreparedEvent};
 use haechi_core::hash::short_hash;
-use haechi_core::seams::ProviderError;
+use haechi_core::seams::{AuditSink, ProviderError};
 use haechi_core::vocab::Mode;
-use haechi_store::audit::AuditWriter;
 
-/// Appends events through the shared [`AuditWriter`].
+/// The protector's audit sink, awaited without holding a thread: a request waits for its
+/// event's batch on a channel (see [`AuditSink::submit`]).
 #[derive(Clone)]
 pub struct AuditHandle {
-    writer: Arc<AuditWriter>,
+    sink: Arc<dyn AuditSink>,
 }
 
 impl AuditHandle {
-    pub fn new(writer: Arc<AuditWriter>) -> Self {
-        AuditHandle { writer }
+    pub fn new(sink: Arc<dyn AuditSink>) -> Self {
+        AuditHandle { sink }
     }
 
-    /// Whether events can be recorded now (see [`AuditWriter::ready`]).
+    /// Whether events can be recorded now.
     pub fn ready(&self) -> bool {
-        self.writer.ready().is_ok()
+        self.sink.ready().is_ok()
     }
 
-    /// Resolves once the event's batch is appended (and synced, per `audit.fsync`). An error
-    /// means the event is not in the log, and the caller must not act as if it were.
+    /// Resolves once the event is appended (and synced, per `audit.fsync`). An error means
+    /// the event is not in the log, and the caller must not act as if it were.
     pub async fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
-        self.writer.try_submit(event, move |result| {
-            let _ = done.send(result);
-        })?;
+        self.sink.submit(
+            event,
+            Box::new(move |result| {
+                let _ = done.send(result);
+            }),
+        );
         outcome.await.unwrap_or_else(|_| {
             Err(ProviderError::new(
                 "haechi_audit_writer_stopped",

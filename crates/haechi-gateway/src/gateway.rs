@@ -12,7 +12,6 @@ use haechi_core::seams::{
     CommitDone, Crypto, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
 };
 use haechi_core::vocab::Mode;
-use haechi_store::audit::AuditWriter;
 
 use crate::adapters::Adapter;
 use crate::audit::AuditHandle;
@@ -42,9 +41,9 @@ pub type ReadinessProbe = Arc<dyn Fn() -> bool + Send + Sync>;
 /// What the embedding program hands the gateway.
 pub struct GatewayParts {
     pub config: Config,
-    /// The compiled pipeline; its audit collaborator should be the same writer as `audit`.
+    /// The compiled pipeline. Its audit collaborator receives every event the gateway
+    /// records (a group-commit writer such as `haechi_store::audit::AuditWriter`, for speed).
     pub protector: Arc<Protector>,
-    pub audit: Arc<AuditWriter>,
     /// Keyed hashing for bearer tokens and identities.
     pub crypto: Arc<dyn Crypto>,
     /// Required for `auth.provider: external`; ignored otherwise.
@@ -128,8 +127,8 @@ impl Gateway {
         Ok(Gateway {
             request_mode: config.effective_mode(),
             adapter,
+            audit: AuditHandle::new(Arc::clone(parts.protector.audit())),
             protector: parts.protector,
-            audit: AuditHandle::new(parts.audit),
             metrics: Arc::new(GatewayMetrics::new()),
             forward: ForwardPolicy::new(auth.is_some(), &config.target.forward_headers),
             auth,

@@ -190,6 +190,12 @@ impl Protector {
         })
     }
 
+    /// The audit sink this protector records to: callers that record the events they get
+    /// back (a gateway) append through the same sink.
+    pub fn audit(&self) -> &Arc<dyn AuditSink> {
+        &self.collaborators.audit
+    }
+
     pub fn policies(&self) -> &PolicySet {
         &self.policies
     }

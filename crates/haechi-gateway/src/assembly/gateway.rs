@@ -101,7 +101,6 @@ impl Gateway {
         let gateway = Gateway::new(GatewayParts {
             config,
             protector: Arc::new(protector),
-            audit: writer.clone(),
             crypto,
             auth: None,
             rate_limiter: None,

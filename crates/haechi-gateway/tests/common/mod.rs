@@ -502,7 +502,6 @@ impl Setup {
         let gateway = Gateway::new(GatewayParts {
             config,
             protector: Arc::clone(&parts.protector),
-            audit: Arc::clone(&parts.writer),
             crypto: parts.keys.clone(),
             auth: self.auth.take(),
             rate_limiter: self.rate_limiter.take(),

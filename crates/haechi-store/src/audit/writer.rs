@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use haechi_core::audit::{ChainHead, PreparedEvent};
-use haechi_core::seams::{AuditSink, ProviderError};
+use haechi_core::seams::{AuditDone, AuditSink, ProviderError};
 
 use crate::group::{ApplyBatch, GroupWriter, Refusals};
 
@@ -96,30 +96,6 @@ impl AuditWriter {
         })
     }
 
-    /// Whether events can be recorded: yes while the last batch was appended; after a failed
-    /// batch, only once the target says an append would now succeed (the disk has room again,
-    /// the torn tail was repaired), so an instance taken out of rotation can come back.
-    pub fn ready(&self) -> Result<(), ProviderError> {
-        if self.last_append_ok.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        self.target.probe()
-    }
-
-    /// Queue an event without waiting: `on_done` runs on the writer thread once the event's
-    /// batch is appended (or failed). For async callers, which await a channel instead of
-    /// blocking a thread. Refuses (fail closed, the event is not queued) when the queue is
-    /// full, rather than blocking the caller.
-    pub fn try_submit(
-        &self,
-        event: PreparedEvent,
-        on_done: impl FnOnce(Result<(), ProviderError>) + Send + 'static,
-    ) -> Result<(), ProviderError> {
-        self.group
-            .try_submit(event, Box::new(on_done))
-            .map_err(|(refusal, _)| refusal)
-    }
-
     /// Stop accepting events, append everything queued, and wait for the thread.
     pub fn shutdown(&self) {
         self.group.shutdown();
@@ -131,6 +107,25 @@ impl AuditSink for AuditWriter {
     /// event is not in the log).
     fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.group.submit_wait(event)
+    }
+
+    /// Queue the event without waiting: `done` runs on the writer thread once the event's
+    /// batch is appended (or failed). Refused at once (fail closed, the event is not queued)
+    /// when the queue is full, rather than blocking the caller.
+    fn submit(&self, event: PreparedEvent, done: AuditDone) {
+        if let Err((refusal, done)) = self.group.try_submit(event, done) {
+            done(Err(refusal));
+        }
+    }
+
+    /// Yes while the last batch was appended; after a failed batch, only once the target says
+    /// an append would now succeed (the disk has room again, the torn tail was repaired), so an
+    /// instance taken out of rotation can come back.
+    fn ready(&self) -> Result<(), ProviderError> {
+        if self.last_append_ok.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.target.probe()
     }
 }
 
