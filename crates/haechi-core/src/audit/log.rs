@@ -6,19 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::chain::ChainHead;
-use super::prepared::PreparedEvent;
+use super::prepared::{PreparedEvent, SealedRecord};
 use crate::seams::{AuditSink, ProviderError};
-
-/// One chained record, rendered as the line the store writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedRecord {
-    /// The record as one JSON line (no trailing newline).
-    pub line: String,
-    /// The chain head after this record.
-    pub head: ChainHead,
-    /// The record's `timestamp`, for stores that keep an anchor stream.
-    pub timestamp: Option<Value>,
-}
 
 /// Storage under the audit chain.
 pub trait AuditStore: Send + Sync {

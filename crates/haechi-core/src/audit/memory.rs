@@ -5,7 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{Map, Value};
 
 use super::chain::ChainHead;
-use super::log::{AuditLog, AuditStore, SealedRecord};
+use super::log::{AuditLog, AuditStore};
+use super::prepared::SealedRecord;
 use crate::seams::ProviderError;
 
 #[derive(Debug, Default)]

@@ -28,10 +28,10 @@ pub use event::{
     AuditDetection, AuditIdentity, DecisionEvent, ProtectEvent, ProtectSummary, VaultEvent,
     SCHEMA_VERSION,
 };
-pub use log::{seal_prepared, AuditLog, AuditStore, SealedRecord};
+pub use log::{seal_prepared, AuditLog, AuditStore};
 pub use memory::{MemoryAuditSink, MemoryAuditStore};
 pub use parse::parse_js_json;
-pub use prepared::PreparedEvent;
+pub use prepared::{PreparedEvent, SealedRecord};
 pub use sanitize::{is_forbidden_key, is_vault_token_id, sanitize_event, FORBIDDEN_KEYS};
 pub use summary::AuditSummary;
 pub use verify::{

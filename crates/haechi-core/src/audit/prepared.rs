@@ -10,10 +10,20 @@ use serde_json::{Map, Value};
 
 use super::canonical::{js_key_cmp, CANONICALIZATION};
 use super::chain::{ChainHead, HASH_ALG, INTEGRITY_KEY};
-use super::log::SealedRecord;
 use super::sanitize::sanitize_event;
 use crate::hash::sha256_base64url;
 use crate::js_json::{push_string, write_canonical_member, write_line_object};
+
+/// One chained record, rendered as the line the store writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    /// The record as one JSON line (no trailing newline).
+    pub line: String,
+    /// The chain head after this record.
+    pub head: ChainHead,
+    /// The record's `timestamp`, for stores that keep an anchor stream.
+    pub timestamp: Option<Value>,
+}
 
 /// An audit event, sanitized and rendered, waiting for its chain link.
 #[derive(Debug, Clone, PartialEq)]
