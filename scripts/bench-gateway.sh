@@ -259,6 +259,23 @@ EOF
   log "$(printf '%-44s %6s conns  %10s req/s  p99 %8s ms  non-2xx %s  socket errors %s' "$1" "$2" "$rps" "$p99" "$non2xx" "$errs")"
 }
 
+# wrk_peak PORT DURATION FILE : wrk at HIGH_CONNECTIONS into FILE while the gateway's RSS is
+# sampled each second; sets PEAK (KiB).
+wrk_peak() {
+  wrk -t"$THREADS" -c"$HIGH_CONNECTIONS" -d"$2" --timeout 10s --latency -s "$TMP/chat.lua" \
+    "http://127.0.0.1:$1/v1/chat/completions" >"$3" 2>&1 &
+  local wrk_pid=$! now
+  PIDS+=("$wrk_pid")
+  PEAK=0
+  while kill -0 "$wrk_pid" 2>/dev/null; do
+    now=$(rss_kb "$GW_PID")
+    ((now > PEAK)) && PEAK=$now
+    sleep 1
+  done
+  wait "$wrk_pid" || true
+  forget_pid "$wrk_pid"
+}
+
 warm() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$TMP/chat.lua" "http://127.0.0.1:$1/v1/chat/completions" >/dev/null 2>&1 || true; }
 
 # protection_check NAME LABEL PORT : one request through a gateway whose upstream is the
@@ -328,22 +345,10 @@ if [[ $GATEWAY_KIND != none ]]; then
     MEMORY+=("$(printf '%-52s idle %s, after the %s-connection run %s' "$label" "$(mib "$idle")" "$CONNECTIONS" "$(mib "$after")")")
 
     if [[ $variant == enforce ]]; then
-      # Many connections: sample RSS each second while wrk runs.
-      wrk -t"$THREADS" -c"$HIGH_CONNECTIONS" -d"$HIGH_DURATION" --timeout 10s --latency -s "$TMP/chat.lua" \
-        "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$TMP/wrk-high.txt" 2>&1 &
-      wrk_pid=$!
-      PIDS+=("$wrk_pid")
-      peak=0
-      while kill -0 "$wrk_pid" 2>/dev/null; do
-        now=$(rss_kb "$GW_PID")
-        ((now > peak)) && peak=$now
-        sleep 1
-      done
-      wait "$wrk_pid" || true
-      forget_pid "$wrk_pid"
+      wrk_peak "$GW_PORT" "$HIGH_DURATION" "$TMP/wrk-high.txt"
       record_wrk "$label" "$HIGH_CONNECTIONS" "$TMP/wrk-high.txt"
       sleep 2
-      MEMORY+=("$(printf '%-52s peak during %s connections %s, 2 s after %s' "" "$HIGH_CONNECTIONS" "$(mib "$peak")" "$(mib "$(rss_kb "$GW_PID")")")")
+      MEMORY+=("$(printf '%-52s peak during %s connections %s, 2 s after %s' "" "$HIGH_CONNECTIONS" "$(mib "$PEAK")" "$(mib "$(rss_kb "$GW_PID")")")")
 
       if ((SOAK_SECONDS > 0)); then
         log "soak: $HIGH_CONNECTIONS connections for ${SOAK_SECONDS}s, RSS every 10 s"
@@ -389,20 +394,9 @@ if [[ $GATEWAY_KIND == haechi && $SLOW_UPSTREAM_MS -gt 0 ]]; then
   for variant in enforce tokenize; do
     start_gateway "slow-$variant" "$SLOW_PORT" "$variant"
     idle=$(rss_kb "$GW_PID")
-    wrk -t"$THREADS" -c"$HIGH_CONNECTIONS" -d"$SLOW_DURATION" --timeout 10s --latency -s "$TMP/chat.lua" \
-      "http://127.0.0.1:$GW_PORT/v1/chat/completions" >"$TMP/wrk-slow-$variant.txt" 2>&1 &
-    wrk_pid=$!
-    PIDS+=("$wrk_pid")
-    peak=0
-    while kill -0 "$wrk_pid" 2>/dev/null; do
-      now=$(rss_kb "$GW_PID")
-      ((now > peak)) && peak=$now
-      sleep 1
-    done
-    wait "$wrk_pid" || true
-    forget_pid "$wrk_pid"
+    wrk_peak "$GW_PORT" "$SLOW_DURATION" "$TMP/wrk-slow-$variant.txt"
     record_wrk "haechi $variant, upstream answers after ${SLOW_UPSTREAM_MS} ms" "$HIGH_CONNECTIONS" "$TMP/wrk-slow-$variant.txt"
-    MEMORY+=("$(printf '%-52s idle %s, peak with %s in flight %s' "haechi $variant, ${SLOW_UPSTREAM_MS} ms upstream" "$(mib "$idle")" "$HIGH_CONNECTIONS" "$(mib "$peak")")")
+    MEMORY+=("$(printf '%-52s idle %s, peak with %s in flight %s' "haechi $variant, ${SLOW_UPSTREAM_MS} ms upstream" "$(mib "$idle")" "$HIGH_CONNECTIONS" "$(mib "$PEAK")")")
     stop_gateway "$GW_PID" "slow $variant"
   done
 fi
