@@ -4,7 +4,9 @@
 //! (plain or rustls), protocol adapters and route classification, who may call (auth, profiles,
 //! model allowlist, rate limits), limits and backpressure, request and response protection
 //! through the core [`haechi_core::protect::Protector`], the upstream client, observability
-//! routes and metrics, and graceful drain.
+//! routes and metrics, and graceful drain. A request goes through phases (`handler.rs`), each
+//! refusing with one [`GatewayError`]; [`assembly`] builds the whole gateway from a config
+//! ([`Gateway::from_config`]) with the same fail-closed rules for the CLI and for embedders.
 //!
 //! It must never contact any host but `target.upstream`, never forward a request it could not
 //! protect or audit, and never put a payload value, header value, token or credential in a log
