@@ -324,3 +324,42 @@ fn a_stopped_writer_refuses_and_stores_nothing() {
     );
     assert!(ok(vault.export_metadata(None)).is_empty());
 }
+
+/// Under `VaultSync::Interval` the checkpoint thread copies committed rows from the WAL into
+/// the database file (syncing the WAL first) within the interval, without any caller waiting;
+/// under `Never` a few rows stay in the WAL until the writer stops.
+#[test]
+fn interval_sync_checkpoints_within_the_period_off_the_callers_path() {
+    use haechi_store::vault::VaultSync;
+    let context = json!({});
+    let values: Vec<String> = (0..200).map(email).collect();
+    let mut sizes = Vec::new();
+    for sync in [
+        VaultSync::Never,
+        VaultSync::Interval(Duration::from_millis(20)),
+    ] {
+        let dir = ok(tempfile::tempdir());
+        let path = dir.path().join("v.sqlite3");
+        let vault = open_vault(&path, VaultSettings::default());
+        let options = VaultWriterOptions {
+            sync,
+            ..VaultWriterOptions::default()
+        };
+        let writer = ok(VaultWriter::spawn(vault.clone(), options));
+        let before = ok(std::fs::metadata(&path)).len();
+        ok(writer.tokenize(&requests(&values, "email", &context)));
+        std::thread::sleep(Duration::from_millis(400));
+        sizes.push((before, ok(std::fs::metadata(&path)).len()));
+        writer.shutdown();
+        drop(writer);
+        // Every record is readable either way.
+        assert_eq!(ok(vault.export_metadata(None)).len(), values.len());
+    }
+    let (never_before, never_after) = sizes[0];
+    let (interval_before, interval_after) = sizes[1];
+    assert_eq!(never_after, never_before, "no checkpoint yet under Never");
+    assert!(
+        interval_after > interval_before,
+        "the interval checkpoint copied the rows into the database file"
+    );
+}

@@ -99,10 +99,15 @@ impl VaultWriter {
         options: VaultWriterOptions,
     ) -> Result<Self, VaultError> {
         let conn = vault.open_connection()?;
-        // Checkpoints run after the callers are answered (see `after_replies`), not inside
-        // the commit they wait for.
+        // Checkpoints run on their own thread and connection (WAL lets them run beside the
+        // writer), never inside the commits callers wait for.
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(database(vault.path(), "configure"))?;
+        let checkpointer =
+            Checkpointer::spawn(vault.open_connection()?).map_err(|source| VaultError::Io {
+                path: vault.path().to_path_buf(),
+                source,
+            })?;
         if options.sync != VaultSync::EveryCommit {
             // WAL with NORMAL: a commit is written to the log but synced only by a checkpoint.
             conn.pragma_update(None, "synchronous", "NORMAL")
@@ -113,6 +118,7 @@ impl VaultWriter {
             path: vault.path().to_path_buf(),
             rows_since_checkpoint: 0,
             sync: options.sync,
+            checkpointer,
         };
         let group = GroupWriter::spawn(
             "haechi-vault-writer",
@@ -197,16 +203,58 @@ struct GroupStore {
     path: std::path::PathBuf,
     rows_since_checkpoint: usize,
     sync: VaultSync,
+    checkpointer: Checkpointer,
 }
 
 impl GroupStore {
-    /// Copy the WAL back into the database (syncing the WAL first). PASSIVE never waits for
-    /// readers; whatever it cannot copy now is copied next time.
     fn checkpoint(&mut self) {
         self.rows_since_checkpoint = 0;
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        self.checkpointer.request();
+    }
+}
+
+/// A thread with its own connection that copies the WAL back into the database (syncing the
+/// WAL first) when asked. PASSIVE never waits for readers or the writer; whatever it cannot
+/// copy now is copied next time. Dropping it runs a last checkpoint and stops the thread.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn spawn(conn: Connection) -> std::io::Result<Checkpointer> {
+        let (wake, requests) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("haechi-vault-checkpoint".into())
+            .spawn(move || {
+                let checkpoint = || {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                };
+                while requests.recv().is_ok() {
+                    checkpoint();
+                }
+                checkpoint();
+            })?;
+        Ok(Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+
+    /// Ask for a checkpoint; one already pending covers this request too.
+    fn request(&self) {
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
