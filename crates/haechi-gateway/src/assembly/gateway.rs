@@ -10,7 +10,7 @@ use haechi_store::vault::TokenGovernance;
 
 use super::config::apply_policy_bundle;
 use super::parts::{log_notice, open_audit, open_keys, open_vault, spawn_vault_writer};
-use super::{AssemblyError, KeyWarnings, LazyVault, ReleaseKeysOnExit};
+use super::{AssemblyError, LazyVault, Notice, ReleaseKeysOnExit};
 use crate::gateway::{Detokenizer, Gateway, GatewayParts, OffloadedTokenizer};
 
 /// A gateway built from a config, and what outlives serving: dropping `guard` (after the
@@ -46,9 +46,10 @@ impl Gateway {
     /// [`Gateway::from_config`], reporting notices through `notice`.
     pub fn from_config_with(
         mut config: Config,
-        notice: KeyWarnings,
+        notice: Notice,
     ) -> Result<AssembledGateway, AssemblyError> {
         apply_policy_bundle(&mut config)?;
+        // Refuse an invalid config before anything is opened or created on disk.
         haechi_core::protect::check_config(&config)
             .map_err(|error| AssemblyError::Config(format!("invalid config: {error}")))?;
         let keys = open_keys(&config, notice)?;

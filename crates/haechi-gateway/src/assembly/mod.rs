@@ -17,6 +17,6 @@ pub use config::{
 pub use error::AssemblyError;
 pub use gateway::{AssembledGateway, AssemblyGuard};
 pub use parts::{
-    build_protector, log_notice, open_audit, open_keys, open_vault, spawn_vault_writer,
-    KeyWarnings, LazyVault, ReleaseKeysOnExit,
+    build_protector, log_notice, open_audit, open_keys, open_vault, spawn_vault_writer, LazyVault,
+    Notice, ReleaseKeysOnExit,
 };

@@ -18,18 +18,15 @@ use super::AssemblyError;
 /// Where assembly reports what an operator should know as it happens (a key's nonce budget at
 /// half, tokens imported from a reference vault): one line each. The CLI prints them to
 /// stderr; [`log_notice`] sends them to the log.
-pub type KeyWarnings = fn(&str);
+pub type Notice = fn(&str);
 
-/// The default [`KeyWarnings`]: a warning line in the gateway's log.
+/// The default [`Notice`]: a warning line in the gateway's log.
 pub fn log_notice(line: &str) {
     tracing::warn!(event = "assembly_notice", notice = line);
 }
 
 /// Open the local key provider named by `keys.keyFile`.
-pub fn open_keys(
-    config: &Config,
-    notice: KeyWarnings,
-) -> Result<Arc<LocalKeyProvider>, AssemblyError> {
+pub fn open_keys(config: &Config, notice: Notice) -> Result<Arc<LocalKeyProvider>, AssemblyError> {
     match config.keys.provider {
         KeysProvider::Local => {}
         KeysProvider::External => {
@@ -71,7 +68,7 @@ pub fn open_audit(config: &Config) -> Result<Arc<JsonlAuditSink>, AssemblyError>
 pub fn build_protector(
     config: &Config,
     keys: Arc<LocalKeyProvider>,
-    notice: KeyWarnings,
+    notice: Notice,
 ) -> Result<Protector, AssemblyError> {
     let audit = open_audit(config)?;
     let vault = LazyVault::new(config, Arc::clone(&keys), notice);
@@ -105,7 +102,7 @@ impl Drop for ReleaseKeysOnExit {
 pub fn open_vault(
     config: &Config,
     keys: Arc<LocalKeyProvider>,
-    notice: KeyWarnings,
+    notice: Notice,
 ) -> Result<SqliteTokenVault, AssemblyError> {
     match config.token_vault.provider {
         TokenVaultProvider::Local => {}
@@ -145,13 +142,13 @@ pub fn spawn_vault_writer(
 pub struct LazyVault {
     config: Config,
     keys: Arc<LocalKeyProvider>,
-    notice: KeyWarnings,
+    notice: Notice,
     group_commit: bool,
     vault: OnceLock<Result<Arc<dyn Tokenizer>, ProviderError>>,
 }
 
 impl LazyVault {
-    pub fn new(config: &Config, keys: Arc<LocalKeyProvider>, notice: KeyWarnings) -> Self {
+    pub fn new(config: &Config, keys: Arc<LocalKeyProvider>, notice: Notice) -> Self {
         LazyVault {
             config: config.clone(),
             keys,
