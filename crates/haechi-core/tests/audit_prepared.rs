@@ -3,7 +3,7 @@
 
 use haechi_core::audit::{
     chain_event, js_stringify, sanitize_event, AuditDetection, AuditIdentity, ChainHead,
-    DecisionEvent, PreparedEvent, ProtectEvent, ProtectSummary, VaultEvent,
+    DecisionEvent, McpEvent, PreparedEvent, ProtectEvent, ProtectSummary, VaultEvent,
 };
 use haechi_core::vocab::{Action, LeafKind, Mode};
 use indexmap::IndexMap;
@@ -142,6 +142,35 @@ fn gateway_decision_events_render_as_their_maps_would() {
             "enforced": true, "blocked": true, "decision": "auth_denied", "reason": reason,
             "routeId": "chat-completions", "pathHash": "0123456789ab",
             "summary": {"detectionCount": 0, "byType": {}, "byAction": {"auth_denied": 1}},
+        }));
+        assert_eq!(event.prepare(), PreparedEvent::from_map(map));
+    }
+}
+
+#[test]
+fn mcp_events_render_as_their_maps_would() {
+    for method in [Some("roots/list"), None] {
+        let event = McpEvent {
+            id: "m-1".into(),
+            correlation_id: None,
+            timestamp: "2026-12-06T00:00:00.000Z".into(),
+            protocol: "mcp-stdio".into(),
+            operation: "mcp:client-to-server".into(),
+            mode: Mode::Enforce,
+            identity: None,
+            enforced: true,
+            blocked: true,
+            decision: "mcp_method_not_allowed".into(),
+            reason: "method_not_in_allowlist".into(),
+            method: method.map(str::to_owned),
+        };
+        let map = map_of(json!({
+            "id": "m-1", "correlationId": null, "timestamp": "2026-12-06T00:00:00.000Z",
+            "protocol": "mcp-stdio", "operation": "mcp:client-to-server", "mode": "enforce",
+            "identity": null, "enforced": true, "blocked": true,
+            "decision": "mcp_method_not_allowed", "reason": "method_not_in_allowlist",
+            "method": method,
+            "summary": {"detectionCount": 0, "byType": {}, "byAction": {"mcp_method_not_allowed": 1}},
         }));
         assert_eq!(event.prepare(), PreparedEvent::from_map(map));
     }

@@ -150,6 +150,30 @@ pub struct DecisionEvent {
     pub path_hash: String,
 }
 
+/// A decision of the MCP filter taken before (or instead of) protection: a message refused for
+/// not being JSON-RPC 2.0, for a method outside `mcp.allowedMethods`, for not being JSON or for
+/// its size. Its summary counts the decision once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpEvent {
+    pub id: String,
+    pub correlation_id: Option<String>,
+    pub timestamp: String,
+    /// `mcp-stdio` or `mcp-http`.
+    pub protocol: String,
+    /// `mcp:<direction>` (`mcp:client-to-server`, `mcp:server-to-client`).
+    pub operation: String,
+    pub mode: Mode,
+    pub identity: Option<AuditIdentity>,
+    pub enforced: bool,
+    pub blocked: bool,
+    /// `mcp_invalid_jsonrpc`, `mcp_method_not_allowed`, `mcp_invalid_message`, `mcp_oversized`.
+    pub decision: String,
+    /// A reason code; never a payload value.
+    pub reason: String,
+    /// The JSON-RPC method when it is a plain method name, else `None`.
+    pub method: Option<String>,
+}
+
 /// A token vault governance decision (reveal, detokenize, purge), in the reference's shape:
 /// protocol `token-vault`, mode `n/a`; its summary counts the decision once.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 use super::canonical::js_key_cmp;
 use super::chain::INTEGRITY_KEY;
 use super::event::{
-    AuditDetection, AuditIdentity, DecisionEvent, ProtectEvent, ProtectSummary, VaultEvent,
+    AuditDetection, AuditIdentity, DecisionEvent, McpEvent, ProtectEvent, ProtectSummary, VaultEvent,
 };
 use super::prepared::PreparedEvent;
 use super::sanitize::{clean_str, clean_token, MAX_KEY_CHARS};
@@ -132,6 +132,23 @@ layout!(
         "tokenType",
         "count",
         "revealPolicy",
+        "summary",
+    ]
+);
+layout!(
+    MCP = [
+        "id",
+        "correlationId",
+        "timestamp",
+        "protocol",
+        "operation",
+        "mode",
+        "identity",
+        "enforced",
+        "blocked",
+        "decision",
+        "reason",
+        "method",
         "summary",
     ]
 );
@@ -377,6 +394,28 @@ impl DecisionEvent {
             decision_summary(&self.decision),
         ];
         prepare_fixed(&DECISION, &values, &self.timestamp)
+    }
+}
+
+impl McpEvent {
+    /// The event prepared for the chain (see [`PreparedEvent`]).
+    pub fn prepare(&self) -> PreparedEvent {
+        let values = [
+            text(&self.id),
+            optional_text(self.correlation_id.as_deref()),
+            text(&self.timestamp),
+            text(&self.protocol),
+            text(&self.operation),
+            text(self.mode.as_str()),
+            self.identity.as_ref().map_or(Field::Null, identity),
+            Field::Bool(self.enforced),
+            Field::Bool(self.blocked),
+            text(&self.decision),
+            text(&self.reason),
+            optional_text(self.method.as_deref()),
+            decision_summary(&self.decision),
+        ];
+        prepare_fixed(&MCP, &values, &self.timestamp)
     }
 }
 

@@ -107,6 +107,7 @@ pub fn default_config() -> Config {
             protect_params: true,
             protect_results: true,
             require_json_rpc: true,
+            max_message_bytes: DEFAULT_MCP_MAX_MESSAGE_BYTES,
         },
         auth: AuthConfig {
             provider: AuthProviderKind::None,

@@ -131,10 +131,13 @@ logging, metrics, plugins
 
 mcp
   mcp.allowedMethods          non-empty array, "*" = all (default initialize,
-                              tools/call, resources/read, prompts/get)
+                              tools/call, resources/read, prompts/get); lifecycle
+                              and discovery methods always pass (ping, */list, ...)
   mcp.protectParams           boolean (default true)
   mcp.protectResults          boolean (default true)
   mcp.requireJsonRpc          boolean (default true)
+  mcp.maxMessageBytes         integer 1024..2^30 (default 4194304); a longer line
+                              is answered with -32000 and skipped
 
 auth
   auth.provider               none | bearer | external | plugin (default none)

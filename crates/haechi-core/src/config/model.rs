@@ -354,6 +354,17 @@ pub struct McpConfig {
     pub protect_params: bool,
     pub protect_results: bool,
     pub require_json_rpc: bool,
+    /// The longest JSON-RPC message (one line) read from either side; a longer one is
+    /// discarded and answered with an error, so memory stays bounded.
+    #[serde(default = "default_mcp_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+/// The default `mcp.maxMessageBytes`: 4 MiB, room for a large tool result.
+pub const DEFAULT_MCP_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+fn default_mcp_max_message_bytes() -> usize {
+    DEFAULT_MCP_MAX_MESSAGE_BYTES
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -417,6 +417,13 @@ static MCP: &[Field] = &[
     field("protectParams", Node::Bool),
     field("protectResults", Node::Bool),
     field("requireJsonRpc", Node::Bool),
+    field(
+        "maxMessageBytes",
+        Node::Int {
+            min: 1024,
+            max: 1 << 30,
+        },
+    ),
 ];
 
 static AUTH: &[Field] = &[
