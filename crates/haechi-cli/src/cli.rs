@@ -1,5 +1,6 @@
 //! Raw command-line arguments, as clap parses them. Commands turn these into real objects.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -128,6 +129,25 @@ pub(crate) enum Command {
         /// Allow a non-loopback --host (then TLS or proxy.trustForwardedProto is required).
         #[arg(long)]
         allow_remote_bind: bool,
+    },
+    /// Filter newline-delimited MCP JSON-RPC from stdin to stdout.
+    McpStdio {
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+    /// Run an MCP server and protect both directions of its stdio.
+    McpWrap {
+        #[arg(long, default_value = haechi_core::config::DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// What to do with the server's stderr: filter (default) | drop | inherit.
+        #[arg(long)]
+        stderr: Option<String>,
+        /// Words given without `--` (refused: the command must follow `--`).
+        #[arg(hide = true)]
+        stray: Vec<OsString>,
+        /// The server command and its arguments, after `--`.
+        #[arg(last = true)]
+        command: Vec<OsString>,
     },
     /// Manage the gateway's bearer tokens (stored hashed in auth.store).
     Auth {

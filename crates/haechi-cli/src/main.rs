@@ -86,6 +86,13 @@ fn run(command: Command) -> anyhow::Result<u8> {
             port,
             allow_remote_bind,
         }),
+        Command::McpStdio { config } => commands::mcp::stdio(&config),
+        Command::McpWrap {
+            config,
+            stderr,
+            stray,
+            command,
+        } => commands::mcp::wrap(&config, stderr.as_deref(), &stray, command),
         Command::Auth { action } => commands::auth::run(action),
         Command::Config => {
             print!("{}", haechi_core::config::CONFIG_GUIDE);

@@ -26,6 +26,24 @@ const COMMANDS: &[CommandHelp] = &[
                  Exit code 3 when the policy blocks the payload.",
     },
     CommandHelp {
+        name: "mcp-stdio",
+        usage: "haechi mcp-stdio [--config haechi.config.json]",
+        summary: "Filter newline-delimited MCP JSON-RPC from stdin to stdout.",
+        detail: "Each message is checked (JSON-RPC 2.0, mcp.allowedMethods) and its params, result \
+                 and error are protected; refusals and blocks are written to stdout in place of \
+                 the message, as JSON-RPC errors. Every protection and refusal is audited.",
+    },
+    CommandHelp {
+        name: "mcp-wrap",
+        usage: "haechi mcp-wrap [--config haechi.config.json] [--stderr filter|drop|inherit] -- <command> [args...]",
+        summary: "Run an MCP server and protect both directions of its stdio.",
+        detail: "Point the MCP client at this command instead of the server. Client messages are \
+                 checked against mcp.allowedMethods; both directions are protected; an error goes \
+                 to whichever side waits for it. --stderr filter (default) protects each line the \
+                 server writes to stderr, drop discards them, inherit passes them raw. SIGINT and \
+                 SIGTERM are passed on; the server's exit code becomes haechi's.",
+    },
+    CommandHelp {
         name: "proxy",
         usage: "haechi proxy [--config haechi.config.json] [--host 127.0.0.1] [--port 11016] [--allow-remote-bind]",
         summary: "Run the HTTP gateway in front of the upstream model server.",

@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod demo;
 pub(crate) mod help;
 pub(crate) mod init;
+pub(crate) mod mcp;
 pub(crate) mod policy_bundle;
 pub(crate) mod protect;
 pub(crate) mod proxy;

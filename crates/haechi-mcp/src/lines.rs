@@ -1,0 +1,116 @@
+//! Newline-delimited framing with a bound: MCP's stdio transport sends one JSON-RPC message per
+//! line (`\n` or `\r\n`). A line longer than the bound is skipped as it streams past, so one
+//! oversized message never holds more than the bound in memory and the stream goes on.
+
+use std::io::{self, BufRead};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// One line without its line ending (never blank).
+    Line(Vec<u8>),
+    /// A line longer than the bound, discarded; `bytes` is its length.
+    Oversized { bytes: usize },
+}
+
+pub struct LineReader<R> {
+    inner: R,
+    max_bytes: usize,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R, max_bytes: usize) -> Self {
+        LineReader { inner, max_bytes }
+    }
+
+    /// The next non-blank line, or `None` at the end of the stream. A last line without a
+    /// newline still counts.
+    pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            let mut line = Vec::new();
+            let mut total = 0usize;
+            let mut ended = false;
+            loop {
+                let available = match self.inner.fill_buf() {
+                    Ok(available) => available,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => return Err(error),
+                };
+                if available.is_empty() {
+                    break;
+                }
+                let (chunk, used, newline) = match memchr::memchr(b'\n', available) {
+                    Some(at) => (&available[..at], at + 1, true),
+                    None => (available, available.len(), false),
+                };
+                total += chunk.len();
+                if total <= self.max_bytes.saturating_add(1) {
+                    line.extend_from_slice(chunk);
+                } else if !line.is_empty() {
+                    line = Vec::new(); // over the bound: stop holding it
+                }
+                self.inner.consume(used);
+                if newline {
+                    ended = true;
+                    break;
+                }
+            }
+            if total == 0 && !ended {
+                return Ok(None);
+            }
+            if line.last() == Some(&b'\r') {
+                line.pop();
+                total -= 1;
+            }
+            if total > self.max_bytes {
+                return Ok(Some(Frame::Oversized { bytes: total }));
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                if ended {
+                    continue;
+                }
+                return Ok(None);
+            }
+            return Ok(Some(Frame::Line(line)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &[u8], max: usize) -> Vec<Frame> {
+        // A tiny buffer, so lines cross many reads.
+        let mut reader = LineReader::new(io::BufReader::with_capacity(3, input), max);
+        let mut out = Vec::new();
+        while let Some(frame) = reader.next_frame().unwrap() {
+            out.push(frame);
+        }
+        out
+    }
+
+    #[test]
+    fn lf_and_crlf_lines_blank_lines_and_a_last_line_without_newline() {
+        assert_eq!(
+            frames(b"{\"a\":1}\r\n\n  \r\n{\"b\":2}\n{\"c\":3}", 64),
+            vec![
+                Frame::Line(b"{\"a\":1}".to_vec()),
+                Frame::Line(b"{\"b\":2}".to_vec()),
+                Frame::Line(b"{\"c\":3}".to_vec()),
+            ]
+        );
+        assert!(frames(b"\n\n  ", 64).is_empty());
+    }
+
+    #[test]
+    fn an_oversized_line_is_skipped_and_the_next_one_read() {
+        let mut input = vec![b'x'; 100];
+        input.extend_from_slice(b"\r\n{}\n");
+        assert_eq!(
+            frames(&input, 10),
+            vec![Frame::Oversized { bytes: 100 }, Frame::Line(b"{}".to_vec())]
+        );
+        // Exactly at the bound is fine, CR not counted.
+        assert_eq!(frames(b"0123456789\r\n", 10), vec![Frame::Line(b"0123456789".to_vec())]);
+    }
+}
