@@ -204,9 +204,24 @@ impl McpFilter {
             _ => "params".to_owned(),
         };
         let members = [
-            ("params", self.settings.protect_params, Direction::Request, operation.as_str()),
-            ("result", self.settings.protect_results, Direction::Response, "result"),
-            ("error", self.settings.protect_results, Direction::Response, "error"),
+            (
+                "params",
+                self.settings.protect_params,
+                Direction::Request,
+                operation.as_str(),
+            ),
+            (
+                "result",
+                self.settings.protect_results,
+                Direction::Response,
+                "result",
+            ),
+            (
+                "error",
+                self.settings.protect_results,
+                Direction::Response,
+                "error",
+            ),
         ];
         let mut events = Vec::new();
         let mut changed = false;
@@ -272,7 +287,10 @@ impl McpFilter {
     }
 
     /// Record one event through the protector's audit sink.
-    pub fn record_event(&self, event: PreparedEvent) -> Result<(), haechi_core::seams::ProviderError> {
+    pub fn record_event(
+        &self,
+        event: PreparedEvent,
+    ) -> Result<(), haechi_core::seams::ProviderError> {
         self.protector.audit().record(event)
     }
 
@@ -317,7 +335,12 @@ impl McpFilter {
 
     /// A line that is not one JSON-RPC object: -32000 to the client, id `null`.
     fn unreadable(&self, from: Side, code: &str, reason: &str, decision: &str) -> Outcome {
-        let line = error_line(&null(), STDIO_ERROR.0, STDIO_ERROR.1, &json!({ "reason": reason }));
+        let line = error_line(
+            &null(),
+            STDIO_ERROR.0,
+            STDIO_ERROR.1,
+            &json!({ "reason": reason }),
+        );
         Outcome {
             events: vec![self.refusal_event(from, decision, code, None)],
             send: vec![Send {
@@ -374,7 +397,10 @@ impl Refusal<'_> {
         audit: Option<(&str, &str, Option<&str>)>,
     ) -> Outcome {
         if let Some((decision, reason, method)) = audit {
-            events.push(self.filter.refusal_event(self.from, decision, reason, method));
+            events.push(
+                self.filter
+                    .refusal_event(self.from, decision, reason, method),
+            );
         }
         Outcome {
             events,

@@ -29,6 +29,7 @@ impl<R: BufRead> LineReader<R> {
             let mut line = Vec::new();
             let mut total = 0usize;
             let mut ended = false;
+            let mut ends_with_cr = false;
             loop {
                 let available = match self.inner.fill_buf() {
                     Ok(available) => available,
@@ -43,6 +44,9 @@ impl<R: BufRead> LineReader<R> {
                     None => (available, available.len(), false),
                 };
                 total += chunk.len();
+                if let Some(&last) = chunk.last() {
+                    ends_with_cr = last == b'\r';
+                }
                 if total <= self.max_bytes.saturating_add(1) {
                     line.extend_from_slice(chunk);
                 } else if !line.is_empty() {
@@ -57,7 +61,7 @@ impl<R: BufRead> LineReader<R> {
             if total == 0 && !ended {
                 return Ok(None);
             }
-            if line.last() == Some(&b'\r') {
+            if ends_with_cr {
                 line.pop();
                 total -= 1;
             }
@@ -111,6 +115,9 @@ mod tests {
             vec![Frame::Oversized { bytes: 100 }, Frame::Line(b"{}".to_vec())]
         );
         // Exactly at the bound is fine, CR not counted.
-        assert_eq!(frames(b"0123456789\r\n", 10), vec![Frame::Line(b"0123456789".to_vec())]);
+        assert_eq!(
+            frames(b"0123456789\r\n", 10),
+            vec![Frame::Line(b"0123456789".to_vec())]
+        );
     }
 }

@@ -161,11 +161,23 @@ mod tests {
     #[test]
     fn kinds_follow_the_members_present() {
         let kind = |line: &str| Message::parse(line).map(|m| m.kind());
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), Ok(Kind::Request));
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), Ok(Kind::Notification));
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), Ok(Kind::Response));
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Ok(Kind::Request)
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Ok(Kind::Notification)
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            Ok(Kind::Response)
+        );
         // An explicit null id is still an id: the sender waits.
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#), Ok(Kind::Request));
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            Ok(Kind::Request)
+        );
     }
 
     #[test]
@@ -181,7 +193,8 @@ mod tests {
 
     #[test]
     fn untouched_members_keep_their_text_and_order() {
-        let line = r#"{"jsonrpc":"2.0","id":7,"params":{"n":1.50,"s":"\u00e9"},"method":"tools/call"}"#;
+        let line =
+            r#"{"jsonrpc":"2.0","id":7,"params":{"n":1.50,"s":"\u00e9"},"method":"tools/call"}"#;
         let mut message = Message::parse(line).map_err(|e| e.to_string());
         let Ok(message) = message.as_mut() else {
             panic!("parse failed: {message:?}");
@@ -209,7 +222,12 @@ mod tests {
     fn errors_are_written_in_the_reference_order() {
         let id = RawValue::from_string("\"a\"".into()).unwrap_or_else(|_| null());
         assert_eq!(
-            error_line(&id, -32003, "haechi_mcp_method_not_allowed", &serde_json::json!({"method":"x"})),
+            error_line(
+                &id,
+                -32003,
+                "haechi_mcp_method_not_allowed",
+                &serde_json::json!({"method":"x"})
+            ),
             r#"{"jsonrpc":"2.0","error":{"code":-32003,"message":"haechi_mcp_method_not_allowed","data":{"method":"x"}},"id":"a"}"#
         );
     }

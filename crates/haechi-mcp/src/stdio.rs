@@ -8,7 +8,11 @@ use crate::filter::{McpFilter, Side};
 use crate::lines::LineReader;
 
 /// Filter `input` into `output` until the input ends.
-pub fn run_filter(filter: &McpFilter, input: impl BufRead, mut output: impl Write) -> io::Result<()> {
+pub fn run_filter(
+    filter: &McpFilter,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<()> {
     let mut lines = LineReader::new(input, filter.max_message_bytes());
     while let Some(frame) = lines.next_frame()? {
         let outcome = filter.handle_frame(&frame, Side::Client);

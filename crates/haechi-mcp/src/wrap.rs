@@ -48,7 +48,9 @@ impl StderrMode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WrapError {
-    #[error("mcp-wrap requires a child command after --, e.g. haechi mcp-wrap -- npx some-mcp-server")]
+    #[error(
+        "mcp-wrap requires a child command after --, e.g. haechi mcp-wrap -- npx some-mcp-server"
+    )]
     NoCommand,
     #[error("mcp-wrap --stderr must be one of: filter | drop | inherit (got {0:?})")]
     BadStderrMode(String),
@@ -161,7 +163,9 @@ where
         });
     }
 
-    let status = child.wait().map_err(|source| WrapError::Wait { program, source });
+    let status = child
+        .wait()
+        .map_err(|source| WrapError::Wait { program, source });
     if let Some(signals) = signals {
         signals.close();
     }

@@ -50,5 +50,8 @@ fn open_filter(config_path: &Path) -> Result<(McpFilter, ReleaseKeysOnExit)> {
     let keys = open_keys(&config)?;
     let release = ReleaseKeysOnExit(keys.clone());
     let protector = build_protector(&config, keys)?;
-    Ok((McpFilter::new(Arc::new(protector), &config, PROTOCOL), release))
+    Ok((
+        McpFilter::new(Arc::new(protector), &config, PROTOCOL),
+        release,
+    ))
 }

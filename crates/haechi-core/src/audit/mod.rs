@@ -25,8 +25,8 @@ pub mod verify;
 pub use canonical::{canonical_json, js_number, js_stringify, CANONICALIZATION};
 pub use chain::{chain_event, expected_event_hash, ChainHead, HASH_ALG, INTEGRITY_KEY};
 pub use event::{
-    AuditDetection, AuditIdentity, DecisionEvent, McpEvent, ProtectEvent, ProtectSummary, VaultEvent,
-    SCHEMA_VERSION,
+    AuditDetection, AuditIdentity, DecisionEvent, McpEvent, ProtectEvent, ProtectSummary,
+    VaultEvent, SCHEMA_VERSION,
 };
 pub use log::{seal_prepared, AuditLog, AuditStore};
 pub use memory::{MemoryAuditSink, MemoryAuditStore};

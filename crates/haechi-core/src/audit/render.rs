@@ -5,7 +5,8 @@
 use super::canonical::js_key_cmp;
 use super::chain::INTEGRITY_KEY;
 use super::event::{
-    AuditDetection, AuditIdentity, DecisionEvent, McpEvent, ProtectEvent, ProtectSummary, VaultEvent,
+    AuditDetection, AuditIdentity, DecisionEvent, McpEvent, ProtectEvent, ProtectSummary,
+    VaultEvent,
 };
 use super::prepared::PreparedEvent;
 use super::sanitize::{clean_str, clean_token, MAX_KEY_CHARS};
