@@ -1,12 +1,16 @@
 //! The MCP rules, message by message, over a real protector.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 mod support;
 
 use haechi_core::audit::verify_lines;
 use haechi_mcp::lines::Frame;
 use haechi_mcp::{Send, Side};
 use serde_json::{json, Value};
-use support::{enforcing, filter_with, API_KEY, EMAIL, PHONE};
+use support::{enforcing, filter_with, API_KEY, EMAIL};
+
+const PHONE: &str = "010-1234-5678";
 
 fn parse(line: &str) -> Value {
     serde_json::from_str(line).unwrap()

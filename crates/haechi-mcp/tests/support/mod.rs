@@ -1,5 +1,7 @@
 //! A filter over a real protector (enforce, llm-redact + secrets-only) with an in-memory chain.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 use std::sync::Arc;
 
 use haechi_core::audit::MemoryAuditSink;
@@ -9,7 +11,6 @@ use haechi_core::vocab::Mode;
 use haechi_mcp::McpFilter;
 
 pub(crate) const EMAIL: &str = "jane.doe@example.com";
-pub(crate) const PHONE: &str = "010-1234-5678";
 pub(crate) const API_KEY: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 
 pub(crate) fn enforcing() -> Config {
