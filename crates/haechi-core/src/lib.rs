@@ -6,7 +6,8 @@
 //! - [`detect`]: the built-in rule table, validators, Unicode folding and decode-and-rescan;
 //! - [`policy`]: actions, their strength, presets, privacy profiles and named profiles;
 //! - [`protect`]: the JSON leaf walk, PII-safe paths and the transforms;
-//! - [`audit`]: the audit event schema, the sanitizer, canonical JSON and the chain math.
+//! - [`audit`]: the audit event schema, the sanitizer, canonical JSON and the chain math;
+//! - [`stream`]: the framing of streamed answers (server-sent events).
 //!
 //! It must never touch the file system, the network or the clock's side effects beyond reading
 //! the time: everything stateful (keys, the token vault, the audit file) is reached through the
@@ -22,4 +23,5 @@ pub mod markers;
 pub mod policy;
 pub mod protect;
 pub mod seams;
+pub mod stream;
 pub mod vocab;
