@@ -18,8 +18,9 @@
 
 use std::sync::Arc;
 
-use haechi_core::audit::{McpEvent, PreparedEvent};
+use haechi_core::audit::{AuditIdentity, McpEvent, PreparedEvent};
 use haechi_core::config::{Config, McpConfig};
+use haechi_core::policy::CompiledPolicy;
 use haechi_core::protect::{ProtectContext, ProtectError, ProtectOutcome, Protector};
 use haechi_core::vocab::{Direction, Mode};
 use serde_json::value::RawValue;
@@ -102,6 +103,16 @@ pub struct StderrLine {
     pub event: Option<PreparedEvent>,
 }
 
+/// Whom a session's messages are protected for: the policy that applies (a profile's, behind
+/// an authenticating gateway) and what the audit events say about the caller.
+#[derive(Clone)]
+pub struct Caller {
+    pub policy: Arc<CompiledPolicy>,
+    pub correlation_id: Option<String>,
+    pub identity: Option<AuditIdentity>,
+    pub profile: Option<String>,
+}
+
 pub struct McpFilter {
     protector: Arc<Protector>,
     settings: McpConfig,
@@ -120,33 +131,50 @@ impl McpFilter {
         }
     }
 
+    /// The caller of a local session (stdio): the base policy, no identity.
+    pub fn local_caller(&self) -> Caller {
+        Caller {
+            policy: Arc::clone(&self.protector.policies().base().policy),
+            correlation_id: None,
+            identity: None,
+            profile: None,
+        }
+    }
+
     pub fn max_message_bytes(&self) -> usize {
         self.settings.max_message_bytes
     }
 
     /// One frame read from `from`.
-    pub fn handle_frame(&self, frame: &Frame, from: Side) -> Outcome {
+    pub fn handle_frame(&self, frame: &Frame, from: Side, caller: &Caller) -> Outcome {
         match frame {
-            Frame::Line(line) => self.handle_line(line, from),
+            Frame::Line(line) => self.handle_line(line, from, caller),
             Frame::Oversized { .. } => {
                 let reason = format!(
                     "the message is longer than mcp.maxMessageBytes ({} bytes) and was discarded",
                     self.settings.max_message_bytes
                 );
-                self.unreadable(from, "exceeds_max_message_bytes", &reason, "mcp_oversized")
+                self.unreadable(
+                    from,
+                    caller,
+                    "exceeds_max_message_bytes",
+                    &reason,
+                    "mcp_oversized",
+                )
             }
         }
     }
 
     /// One line (without its newline) read from `from`.
-    pub fn handle_line(&self, line: &[u8], from: Side) -> Outcome {
+    pub fn handle_line(&self, line: &[u8], from: Side, caller: &Caller) -> Outcome {
         let parsed = std::str::from_utf8(line)
             .map_err(|_| MessageError::NotUtf8)
             .and_then(|text| Message::parse(text).map(|message| (text, message)));
         match parsed {
-            Ok((text, message)) => self.handle_message(text, message, from),
+            Ok((text, message)) => self.handle_message(text, message, from, caller),
             Err(error) => self.unreadable(
                 from,
+                caller,
                 error.reason(),
                 &error.to_string(),
                 "mcp_invalid_message",
@@ -155,9 +183,16 @@ impl McpFilter {
     }
 
     /// One parsed message; `original` is its text, forwarded as is when nothing changes.
-    pub fn handle_message(&self, original: &str, mut message: Message, from: Side) -> Outcome {
+    pub fn handle_message(
+        &self,
+        original: &str,
+        mut message: Message,
+        from: Side,
+        caller: &Caller,
+    ) -> Outcome {
         let refusal = Refusal {
             filter: self,
+            caller,
             id: message.reply_id(),
             to: match message.kind() {
                 Kind::Request => Some(from),
@@ -229,7 +264,7 @@ impl McpFilter {
             let Some(raw) = message.get(member).filter(|_| enabled) else {
                 continue;
             };
-            let (outcome, event) = match self.protect(raw.get(), operation, direction) {
+            let (outcome, event) = match self.protect(raw.get(), operation, direction, caller) {
                 Ok(protected) => protected,
                 Err(error) => {
                     let reason = error.to_string();
@@ -302,7 +337,7 @@ impl McpFilter {
                 event: None,
             };
         };
-        match self.protect(&json, "stderr", Direction::Response) {
+        match self.protect(&json, "stderr", Direction::Response, &self.local_caller()) {
             Ok((outcome, event)) => {
                 let text = outcome
                     .output(&json)
@@ -327,14 +362,26 @@ impl McpFilter {
         text: &str,
         operation: &str,
         direction: Direction,
+        caller: &Caller,
     ) -> Result<(ProtectOutcome, PreparedEvent), ProtectError> {
-        let context = ProtectContext::new(self.protocol.as_str(), operation, direction, self.mode);
-        let policy = Arc::clone(&self.protector.policies().base().policy);
-        self.protector.protect_unrecorded(text, &context, &policy)
+        let mut context =
+            ProtectContext::new(self.protocol.as_str(), operation, direction, self.mode);
+        context.correlation_id.clone_from(&caller.correlation_id);
+        context.identity.clone_from(&caller.identity);
+        context.profile.clone_from(&caller.profile);
+        self.protector
+            .protect_unrecorded(text, &context, &caller.policy)
     }
 
     /// A line that is not one JSON-RPC object: -32000 to the client, id `null`.
-    fn unreadable(&self, from: Side, code: &str, reason: &str, decision: &str) -> Outcome {
+    fn unreadable(
+        &self,
+        from: Side,
+        caller: &Caller,
+        code: &str,
+        reason: &str,
+        decision: &str,
+    ) -> Outcome {
         let line = error_line(
             &null(),
             STDIO_ERROR.0,
@@ -342,7 +389,7 @@ impl McpFilter {
             &json!({ "reason": reason }),
         );
         Outcome {
-            events: vec![self.refusal_event(from, decision, code, None)],
+            events: vec![self.refusal_event(from, caller, decision, code, None)],
             send: vec![Send {
                 to: Side::Client,
                 line: line.clone(),
@@ -357,18 +404,19 @@ impl McpFilter {
     fn refusal_event(
         &self,
         from: Side,
+        caller: &Caller,
         decision: &str,
         reason: &str,
         method: Option<&str>,
     ) -> PreparedEvent {
         McpEvent {
             id: uuid::Uuid::new_v4().to_string(),
-            correlation_id: None,
+            correlation_id: caller.correlation_id.clone(),
             timestamp: haechi_core::clock::iso_now(),
             protocol: self.protocol.clone(),
             operation: from.operation().to_owned(),
             mode: self.mode,
-            identity: None,
+            identity: caller.identity.clone(),
             enforced: true,
             blocked: true,
             decision: decision.to_owned(),
@@ -382,6 +430,7 @@ impl McpFilter {
 /// How to refuse one message: the error goes to whoever waits for its id.
 struct Refusal<'a> {
     filter: &'a McpFilter,
+    caller: &'a Caller,
     id: Box<RawValue>,
     to: Option<Side>,
     from: Side,
@@ -397,10 +446,13 @@ impl Refusal<'_> {
         audit: Option<(&str, &str, Option<&str>)>,
     ) -> Outcome {
         if let Some((decision, reason, method)) = audit {
-            events.push(
-                self.filter
-                    .refusal_event(self.from, decision, reason, method),
-            );
+            events.push(self.filter.refusal_event(
+                self.from,
+                self.caller,
+                decision,
+                reason,
+                method,
+            ));
         }
         Outcome {
             events,

@@ -14,8 +14,9 @@ pub fn run_filter(
     mut output: impl Write,
 ) -> io::Result<()> {
     let mut lines = LineReader::new(input, filter.max_message_bytes());
+    let caller = filter.local_caller();
     while let Some(frame) = lines.next_frame()? {
-        let outcome = filter.handle_frame(&frame, Side::Client);
+        let outcome = filter.handle_frame(&frame, Side::Client, &caller);
         for send in filter.record(outcome) {
             output.write_all(send.line.as_bytes())?;
             output.write_all(b"\n")?;

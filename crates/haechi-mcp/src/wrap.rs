@@ -216,8 +216,9 @@ impl Ends {
 /// Filter every message one side sends until its stream ends.
 fn pump(filter: &McpFilter, ends: &Ends, input: impl io::BufRead, from: Side) {
     let mut lines = LineReader::new(input, filter.max_message_bytes());
+    let caller = filter.local_caller();
     while let Ok(Some(frame)) = lines.next_frame() {
-        let outcome = filter.handle_frame(&frame, from);
+        let outcome = filter.handle_frame(&frame, from, &caller);
         for send in filter.record(outcome) {
             ends.deliver(&send);
         }

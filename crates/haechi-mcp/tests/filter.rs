@@ -18,7 +18,7 @@ fn parse(line: &str) -> Value {
 
 /// Handle and record one line; the lines sent, as (side, JSON).
 fn handle(filter: &haechi_mcp::McpFilter, line: &str, from: Side) -> Vec<(Side, Value)> {
-    let outcome = filter.handle_line(line.as_bytes(), from);
+    let outcome = filter.handle_line(line.as_bytes(), from, &filter.local_caller());
     filter
         .record(outcome)
         .into_iter()
@@ -39,7 +39,8 @@ fn params_are_protected_and_the_rest_of_the_message_is_kept() {
     assert_eq!(message["params"]["arguments"]["to"], "[REDACTED:email]");
     assert_eq!(message["id"], 7);
     // The number is forwarded as written.
-    let raw = filter.record(filter.handle_line(line.as_bytes(), Side::Client));
+    let raw =
+        filter.record(filter.handle_line(line.as_bytes(), Side::Client, &filter.local_caller()));
     assert!(raw[0].line.contains(r#""n":1.50"#));
     let lines = audit.lines();
     assert!(lines[0].contains(r#""operation":"tools/call""#));
@@ -50,7 +51,11 @@ fn params_are_protected_and_the_rest_of_the_message_is_kept() {
 fn an_unchanged_message_is_forwarded_byte_for_byte() {
     let (filter, _) = filter_with(&enforcing());
     let line = r#"{"jsonrpc":"2.0", "id":"x",  "method":"tools/call","params":{"name":"weather"}}"#;
-    let sent = filter.record(filter.handle_line(format!("{line}\r").as_bytes(), Side::Client));
+    let sent = filter.record(filter.handle_line(
+        format!("{line}\r").as_bytes(),
+        Side::Client,
+        &filter.local_caller(),
+    ));
     assert_eq!(
         sent,
         vec![Send {
@@ -270,11 +275,18 @@ fn unreadable_lines_answer_the_client_and_never_quote_the_line() {
             .iter()
             .any(|l| l.contains(&format!(r#""reason":"{reason}""#))));
     }
-    let sent = filter.record(filter.handle_line(&[b'{', 0xff, b'}'], Side::Client));
+    let sent = filter.record(filter.handle_line(
+        &[b'{', 0xff, b'}'],
+        Side::Client,
+        &filter.local_caller(),
+    ));
     assert!(sent[0].line.contains("not valid UTF-8"));
 
-    let sent =
-        filter.record(filter.handle_frame(&Frame::Oversized { bytes: 1 << 30 }, Side::Server));
+    let sent = filter.record(filter.handle_frame(
+        &Frame::Oversized { bytes: 1 << 30 },
+        Side::Server,
+        &filter.local_caller(),
+    ));
     assert!(sent[0].line.contains("mcp.maxMessageBytes"));
     assert!(audit
         .lines()
@@ -291,7 +303,8 @@ fn dry_run_reports_without_changing_and_the_chain_verifies() {
     let (filter, audit) = filter_with(&config);
     let line =
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"to":"{EMAIL}"}}}}"#);
-    let sent = filter.record(filter.handle_line(line.as_bytes(), Side::Client));
+    let sent =
+        filter.record(filter.handle_line(line.as_bytes(), Side::Client, &filter.local_caller()));
     assert_eq!(sent[0].line, line);
     let lines = audit.lines();
     assert!(lines[0].contains(r#""detectionCount":1"#));
