@@ -11,6 +11,8 @@
 #   inspect    the tokenize config with streaming inspect (its tests skip if this build refuses it)
 # then runs curl checks and `pytest tests/e2e`, stops everything (SIGTERM/SIGINT must exit 0),
 # verifies each audit chain, and checks that no test value reached an audit log or a log line.
+# pytest also gets the haechi binary (HAECHI_E2E_HAECHI_BIN, empty with E2E_STANDIN=nginx): the
+# MCP SDK tests run `haechi mcp-wrap` themselves, with their own config in a pytest temp dir.
 # Exits non-zero when any check fails.
 #
 # Environment:
@@ -301,6 +303,7 @@ pytest_env=(
   HAECHI_E2E_INSPECT_GATEWAY="${GW_URLS[inspect]:-}"
   HAECHI_E2E_STUB="$STUB_URL"
   HAECHI_E2E_STANDIN="$([[ $STANDIN == nginx ]] && echo 1 || echo 0)"
+  HAECHI_E2E_HAECHI_BIN="$([[ $STANDIN == nginx ]] || echo "$HAECHI")"
 )
 # shellcheck disable=SC2086 # PYTEST_ARGS is a word list on purpose
 if (cd "$ROOT" && env "${pytest_env[@]}" "$PY" -m pytest -q -p no:cacheprovider tests/e2e ${PYTEST_ARGS:-}); then

@@ -8,6 +8,8 @@ scripts/e2e.sh starts everything and sets:
   HAECHI_E2E_INSPECT_GATEWAY    the tokenize config with streaming.requestMode "inspect"
   HAECHI_E2E_STUB               the stub upstream (started with --record) behind all of them
   HAECHI_E2E_STANDIN=1          the "gateways" are plain nginx proxies: protection checks skip
+  HAECHI_E2E_HAECHI_BIN         the haechi binary (empty with the nginx stand-in); the MCP SDK
+                                tests run `haechi mcp-wrap` with it (test_mcp_sdk.py)
 """
 
 import os

@@ -16,6 +16,8 @@ enum Matcher {
     Exact(&'static str),
     /// A model-in-path route (Gemini): the path ends with `:<method>`.
     MethodSuffix(&'static str),
+    /// Every path (an MCP server's endpoint is wherever it is mounted).
+    Any,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +95,15 @@ const GEMINI_ROUTES: &[RouteSpec] = &[
     suffix("batchEmbedContents", "batch-embed"),
 ];
 
+/// A remote MCP server (Streamable HTTP): every path is its endpoint; its messages go through
+/// the MCP rules (`crate::mcp`), not the LLM request path.
+const MCP_ROUTES: &[RouteSpec] = &[RouteSpec {
+    matcher: Matcher::Any,
+    id: "mcp",
+    streaming_default: false,
+    streaming: None,
+}];
+
 /// One protocol adapter: its id, the protocol name audit events carry, and its routes.
 #[derive(Debug, Clone, Copy)]
 pub struct Adapter {
@@ -101,7 +112,7 @@ pub struct Adapter {
     routes: &'static [RouteSpec],
 }
 
-const ADAPTERS: [Adapter; 6] = [
+const ADAPTERS: [Adapter; 7] = [
     Adapter {
         id: "openai-compatible",
         protocol: "llm-http",
@@ -132,6 +143,11 @@ const ADAPTERS: [Adapter; 6] = [
         protocol: "gemini",
         routes: GEMINI_ROUTES,
     },
+    Adapter {
+        id: "mcp-http",
+        protocol: "mcp-http",
+        routes: MCP_ROUTES,
+    },
 ];
 
 /// The route id of a path no adapter route matches (still protected and forwarded).
@@ -146,6 +162,11 @@ pub struct Route {
 }
 
 impl Adapter {
+    /// Whether this target is an MCP server (its exchanges follow the MCP rules).
+    pub fn is_mcp(&self) -> bool {
+        self.id == "mcp-http"
+    }
+
     /// The adapter named by config (`TargetConfig::adapter_name()` already resolved aliases).
     pub fn named(name: &str) -> Option<Adapter> {
         ADAPTERS.iter().copied().find(|adapter| adapter.id == name)
@@ -163,6 +184,7 @@ impl Adapter {
                 Matcher::MethodSuffix(method) => path
                     .strip_suffix(method)
                     .is_some_and(|head| head.ends_with(':')),
+                Matcher::Any => true,
                 Matcher::Exact(_) => false,
             })
         });

@@ -61,7 +61,7 @@ pub struct GatewayParts {
 pub enum GatewayConfigError {
     #[error(transparent)]
     Upstream(#[from] UpstreamConfigError),
-    #[error("target adapter is unknown ({0}); use one of openai-compatible, vllm-openai, llama-cpp, ollama, anthropic, gemini")]
+    #[error("target adapter is unknown ({0}); use one of openai-compatible, vllm-openai, llama-cpp, ollama, anthropic, gemini, mcp-http")]
     UnknownAdapter(String),
     #[error("auth.provider \"external\" needs an AuthProvider supplied by the program embedding Haechi; use \"bearer\" with `haechi auth add`, or \"none\"")]
     ExternalAuthMissing,
@@ -130,7 +130,11 @@ impl Gateway {
             audit: AuditHandle::new(Arc::clone(parts.protector.audit())),
             protector: parts.protector,
             metrics: Arc::new(GatewayMetrics::new()),
-            forward: ForwardPolicy::new(auth.is_some(), &config.target.forward_headers),
+            forward: ForwardPolicy::new(
+                auth.is_some(),
+                adapter.is_mcp(),
+                &config.target.forward_headers,
+            ),
             auth,
             rate: parts
                 .rate_limiter

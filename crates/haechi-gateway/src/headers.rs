@@ -20,6 +20,10 @@ const FORWARDED_REQUEST_HEADERS: [&str; 9] = [
     "accept-language",
 ];
 
+/// What an MCP client sends its Streamable HTTP server besides the message: the session, the
+/// protocol version and the event to resume from.
+const MCP_REQUEST_HEADERS: [&str; 3] = ["mcp-session-id", "mcp-protocol-version", "last-event-id"];
+
 /// Response headers that describe the upstream connection, not what the gateway sends. The
 /// body's `content-encoding` stays on a relayed body (the bytes are relayed as they came).
 const DROPPED_RESPONSE_HEADERS: [&str; 8] = [
@@ -41,15 +45,18 @@ const BODY_VALIDATOR_HEADERS: [&str; 4] = ["etag", "content-md5", "digest", "las
 pub struct ForwardPolicy {
     /// `auth.provider` is not `none`: the client's `Authorization` is the gateway credential.
     gateway_consumes_authorization: bool,
+    /// The target is an MCP server: its session headers cross too.
+    mcp: bool,
     extra: Vec<HeaderName>,
 }
 
 impl ForwardPolicy {
     /// `extra` is `target.forwardHeaders`, already validated lowercase and free of dropped
     /// names by config load; unparsable names are skipped (they cannot appear in a request).
-    pub fn new(gateway_consumes_authorization: bool, extra: &[String]) -> Self {
+    pub fn new(gateway_consumes_authorization: bool, mcp: bool, extra: &[String]) -> Self {
         ForwardPolicy {
             gateway_consumes_authorization,
+            mcp,
             extra: extra
                 .iter()
                 .filter(|name| !ALWAYS_DROPPED_REQUEST_HEADERS.contains(&name.as_str()))
@@ -66,7 +73,9 @@ impl ForwardPolicy {
         if name == AUTHORIZATION {
             return !self.gateway_consumes_authorization;
         }
-        FORWARDED_REQUEST_HEADERS.contains(&text) || self.extra.contains(name)
+        FORWARDED_REQUEST_HEADERS.contains(&text)
+            || (self.mcp && MCP_REQUEST_HEADERS.contains(&text))
+            || self.extra.contains(name)
     }
 
     /// The headers to send upstream; `content-type` is always `application/json`.

@@ -41,6 +41,7 @@ pub fn always_allowed(method: &str) -> bool {
     matches!(
         method,
         "initialize"
+            | "server/discover"
             | "notifications/initialized"
             | "ping"
             | "notifications/cancelled"

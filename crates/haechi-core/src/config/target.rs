@@ -4,8 +4,9 @@
 use super::error::{describe_choice, ConfigError};
 use super::model::TargetConfig;
 
-/// Every accepted `target.type`. `llm-http` is an alias of `openai-compatible`.
-pub const TARGET_TYPES: [&str; 7] = [
+/// Every accepted `target.type`. `llm-http` is an alias of `openai-compatible`; `mcp-http`
+/// (ours) is a remote MCP server over the Streamable HTTP transport.
+pub const TARGET_TYPES: [&str; 8] = [
     "llm-http",
     "openai-compatible",
     "vllm-openai",
@@ -13,16 +14,18 @@ pub const TARGET_TYPES: [&str; 7] = [
     "llama-cpp",
     "anthropic",
     "gemini",
+    "mcp-http",
 ];
 
 /// Every protocol adapter (the accepted values of `target.adapter`).
-pub const ADAPTER_NAMES: [&str; 6] = [
+pub const ADAPTER_NAMES: [&str; 7] = [
     "openai-compatible",
     "vllm-openai",
     "llama-cpp",
     "ollama",
     "anthropic",
     "gemini",
+    "mcp-http",
 ];
 
 /// Request headers the gateway drops before forwarding upstream, whatever the allowlist or

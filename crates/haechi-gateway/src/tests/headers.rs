@@ -21,7 +21,7 @@ fn client_headers() -> HeaderMap {
 
 #[test]
 fn default_allowlist_and_always_dropped() {
-    let out = ForwardPolicy::new(false, &[]).upstream_headers(&client_headers());
+    let out = ForwardPolicy::new(false, false, &[]).upstream_headers(&client_headers());
     assert_eq!(out.get("authorization").unwrap(), "Bearer upstream-key");
     assert_eq!(out.get("x-api-key").unwrap(), "k");
     assert_eq!(out.get("anthropic-version").unwrap(), "2023-06-01");
@@ -43,7 +43,7 @@ fn default_allowlist_and_always_dropped() {
 
 #[test]
 fn gateway_auth_consumes_authorization() {
-    let out = ForwardPolicy::new(true, &[]).upstream_headers(&client_headers());
+    let out = ForwardPolicy::new(true, false, &[]).upstream_headers(&client_headers());
     assert!(out.get("authorization").is_none());
     assert_eq!(out.get("x-api-key").unwrap(), "k");
 }
@@ -51,7 +51,7 @@ fn gateway_auth_consumes_authorization() {
 #[test]
 fn forward_headers_widen_but_never_override_drops() {
     let extra = vec!["x-tenant".to_string(), "cookie".to_string()];
-    let out = ForwardPolicy::new(false, &extra).upstream_headers(&client_headers());
+    let out = ForwardPolicy::new(false, false, &extra).upstream_headers(&client_headers());
     assert_eq!(out.get("x-tenant").unwrap(), "t");
     assert!(out.get("cookie").is_none());
     assert!(out.get("x-custom").is_none());
