@@ -48,6 +48,8 @@ pub enum GatewayError {
     },
     /// A streaming request while `streaming.requestMode` refuses streams.
     StreamingUnsupported,
+    /// An MCP target reached with a method other than POST, GET or DELETE.
+    McpMethodNotSupported,
     /// The request policy blocked the payload (its decision is audited under `audit_id`).
     PolicyBlocked {
         summary: Box<ProtectSummary>,
@@ -86,6 +88,7 @@ impl GatewayError {
             GatewayError::Protect(_) | GatewayError::Internal => "haechi_proxy_error",
             GatewayError::ModelNotAllowed { .. } => "haechi_model_not_allowed",
             GatewayError::StreamingUnsupported => "haechi_streaming_unsupported",
+            GatewayError::McpMethodNotSupported => "haechi_mcp_http_method_not_supported",
             GatewayError::PolicyBlocked { .. } => "haechi_policy_block",
             GatewayError::AuditUnavailable => "haechi_audit_unavailable",
             GatewayError::UpstreamTimeout { .. } | GatewayError::UpstreamBodyTimeout => {
@@ -120,6 +123,7 @@ impl GatewayError {
             GatewayError::Protect(error) if is_client_error(error) => StatusCode::BAD_REQUEST,
             GatewayError::Protect(_) | GatewayError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::StreamingUnsupported => StatusCode::NOT_IMPLEMENTED,
+            GatewayError::McpMethodNotSupported => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::UpstreamTimeout { .. } | GatewayError::UpstreamBodyTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -162,6 +166,7 @@ impl GatewayError {
             GatewayError::Protect(_) | GatewayError::Internal => "Internal proxy error".into(),
             GatewayError::ModelNotAllowed { model } => format!("Model not allowed: {model}"),
             GatewayError::StreamingUnsupported => "Streaming requests are refused unless streaming.requestMode is \"pass-through\"".into(),
+            GatewayError::McpMethodNotSupported => "An MCP server behind this gateway is reached with POST (messages), GET (the server's stream) or DELETE (end of session)".into(),
             GatewayError::PolicyBlocked { .. } => "The request policy blocked this payload".into(),
             GatewayError::AuditUnavailable => "The audit log cannot be written, so the request was not forwarded; retry later (operators: see /__haechi/ready and the gateway log)".into(),
             GatewayError::UpstreamTimeout { timeout_ms } => {

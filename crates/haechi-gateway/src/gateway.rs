@@ -12,6 +12,7 @@ use haechi_core::seams::{
     CommitDone, Crypto, IssuedTokens, PendingTokens, ProviderError, TokenRequest, Tokenizer,
 };
 use haechi_core::vocab::Mode;
+use haechi_mcp::McpFilter;
 
 use crate::adapters::Adapter;
 use crate::audit::AuditHandle;
@@ -81,6 +82,8 @@ pub struct Gateway {
     pub(crate) request_mode: Mode,
     pub(crate) adapter: Adapter,
     pub(crate) protector: Arc<Protector>,
+    /// The MCP rules, when the target is an MCP server (`target.type: "mcp-http"`).
+    pub(crate) mcp: Option<Arc<McpFilter>>,
     pub(crate) audit: AuditHandle,
     pub(crate) metrics: Arc<GatewayMetrics>,
     pub(crate) auth: Option<Arc<dyn AuthProvider>>,
@@ -124,9 +127,17 @@ impl Gateway {
             &config.target.upstream,
             Duration::from_millis(config.limits.upstream_timeout_ms),
         )?;
+        let mcp = adapter.is_mcp().then(|| {
+            Arc::new(McpFilter::new(
+                Arc::clone(&parts.protector),
+                &config,
+                adapter.protocol,
+            ))
+        });
         Ok(Gateway {
             request_mode: config.effective_mode(),
             adapter,
+            mcp,
             audit: AuditHandle::new(Arc::clone(parts.protector.audit())),
             protector: parts.protector,
             metrics: Arc::new(GatewayMetrics::new()),

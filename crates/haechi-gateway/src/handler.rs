@@ -71,7 +71,14 @@ impl Gateway {
         let (route, response) = match opened {
             Err(error) => (UNKNOWN_ROUTE, self.refuse(UNKNOWN_ROUTE, error)),
             Ok(mut scope) => {
-                let response = match self.proxy(&mut scope, head, body, started).await {
+                let exchange = match &self.mcp {
+                    Some(filter) => {
+                        self.mcp_exchange(filter, &mut scope, head, body, started)
+                            .await
+                    }
+                    None => self.proxy(&mut scope, head, body, started).await,
+                };
+                let response = match exchange {
                     Ok(response) => response,
                     Err(error) => self.refuse(scope.route.id, error),
                 };
@@ -169,7 +176,7 @@ impl Gateway {
     }
 
     /// Authenticate, resolve the profile, apply the rate limit.
-    async fn admit_caller(
+    pub(crate) async fn admit_caller(
         &self,
         headers: &http::HeaderMap,
         scope: &mut Scope,
@@ -217,7 +224,7 @@ impl Gateway {
 
     /// Read the body under `limits.maxRequestBytes`, the body idle timeout and the
     /// whole-request deadline.
-    async fn read_body(
+    pub(crate) async fn read_body(
         &self,
         headers: &http::HeaderMap,
         body: Incoming,
@@ -354,7 +361,7 @@ impl Gateway {
         })
     }
 
-    async fn send_upstream(
+    pub(crate) async fn send_upstream(
         &self,
         scope: &Scope,
         head: &Parts,

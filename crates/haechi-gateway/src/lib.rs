@@ -22,6 +22,7 @@ mod gateway;
 mod handler;
 pub mod headers;
 pub mod logging;
+mod mcp;
 pub mod metrics;
 mod observability;
 mod outside;

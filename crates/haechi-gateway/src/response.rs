@@ -27,7 +27,7 @@ use crate::reply::{full, json, Body};
 use crate::scope::{InFlight, Scope};
 
 /// The cap on any upstream body the gateway relays (`responseProtection.maxBytes`).
-fn response_cap(gateway: &Gateway) -> u64 {
+pub(crate) fn response_cap(gateway: &Gateway) -> u64 {
     match gateway.config.response_protection.max_bytes {
         0 => 1_048_576,
         cap => cap,
@@ -73,7 +73,7 @@ pub(crate) fn hold_while_streaming(body: Body, guard: Option<InFlight>) -> Body 
 
 /// Why a response could not be inspected (the `reason` codes of the reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Uninspectable {
+pub(crate) enum Uninspectable {
     TooLarge,
     Compressed,
     NotJson,
@@ -264,7 +264,7 @@ pub(crate) async fn protect(
 /// A response that was not inspected: relayed (audited) when config permits it or
 /// `failureMode` is `allow`, otherwise refused with `502`. Oversized bodies (`hard`) are always
 /// refused.
-async fn unprotected(
+pub(crate) async fn unprotected(
     gateway: &Gateway,
     scope: &Scope,
     why: Uninspectable,

@@ -374,8 +374,9 @@ impl McpFilter {
             .protect_unrecorded(text, &context, &caller.policy)
     }
 
-    /// A line that is not one JSON-RPC object: -32000 to the client, id `null`.
-    fn unreadable(
+    /// Input that is not one JSON-RPC object (a line, a stream event): -32000 to the client,
+    /// id `null`, audited as `decision` with the reason code `code`.
+    pub fn unreadable(
         &self,
         from: Side,
         caller: &Caller,
