@@ -1,13 +1,17 @@
-"""A small MCP server on stdio, built with the official Python SDK (mcp 2.x), for test_mcp_sdk.py.
+"""A small MCP server built with the official Python SDK (mcp 2.x), for the MCP SDK e2e tests.
 
-test_mcp_sdk.py runs it behind `haechi mcp-wrap`, so what the tools see and return is what
-crossed haechi:
+  python mcp_server.py                    stdio (test_mcp_sdk.py runs it behind `haechi mcp-wrap`)
+  python mcp_server.py http PORT [json]   Streamable HTTP on http://127.0.0.1:PORT/mcp
+                                          (test_mcp_http_sdk.py puts `haechi proxy` in front);
+                                          answers are SSE streams, or single JSON bodies with `json`
+
+Either way, what the tools see and return is what crossed haechi:
   echo             returns its `text` argument unchanged (what reached the server)
   lookup_customer  returns a record with an email and a Korean mobile number
   ask_model        asks the client's model (sampling/createMessage) with an API key in the
                    message; reports "sampling failed: ..." when that request is refused
   greeting         a prompt (the tests' config does not allow prompts/get)
-At startup it writes one line with an email address to stderr.
+On stdio, at startup it writes one line with an email address to stderr.
 """
 
 import sys
@@ -64,6 +68,21 @@ def greeting() -> str:
     return "Say hello to the user."
 
 
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["http"] and len(argv) in (2, 3) and argv[2:] in ([], ["json"]):
+        # Loopback only; the SDK then also checks Host/Origin against 127.0.0.1/localhost.
+        server.run(
+            "streamable-http",
+            host="127.0.0.1",
+            port=int(argv[1]),
+            json_response=argv[2:] == ["json"],
+        )
+    elif not argv:
+        print(f"haechi-e2e MCP server starting; contact {STDERR_CONTACT}", file=sys.stderr, flush=True)
+        server.run("stdio")
+    else:
+        sys.exit("usage: mcp_server.py [http PORT [json]]")
+
+
 if __name__ == "__main__":
-    print(f"haechi-e2e MCP server starting; contact {STDERR_CONTACT}", file=sys.stderr, flush=True)
-    server.run("stdio")
+    main(sys.argv[1:])

@@ -40,7 +40,9 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     let format = config.logging.format;
     let upstream = config.target.upstream.clone();
     let mode = config.effective_mode();
-    let response_protection = config.response_protection.enabled;
+    // An MCP target's answers follow mcp.protectResults, not responseProtection.
+    let response_protection =
+        config.response_protection.enabled || config.target.target_type == "mcp-http";
     let trust_forwarded_proto = config.proxy.trust_forwarded_proto;
 
     // Everything the config names, opened with the library's fail-closed rules; `guard`

@@ -19,7 +19,8 @@ so to enforce set policy.mode to "enforce" (or to null to follow mode).
 
 target
   target.type                 llm-http | openai-compatible | vllm-openai | ollama |
-                              llama-cpp | anthropic | gemini (default llm-http)
+                              llama-cpp | anthropic | gemini | mcp-http (a remote
+                              MCP server, Streamable HTTP) (default llm-http)
   target.adapter              null or an adapter name (default openai-compatible);
                               a specific type picks its own adapter, llm-http uses this
   target.upstream             http(s) URL with a host (default http://127.0.0.1:9999)
