@@ -13,6 +13,9 @@
 # verifies each audit chain, and checks that no test value reached an audit log or a log line.
 # pytest also gets the haechi binary (HAECHI_E2E_HAECHI_BIN, empty with E2E_STANDIN=nginx): the
 # MCP SDK tests run `haechi mcp-wrap` themselves, with their own config in a pytest temp dir.
+# `npm ci` installs the MCP reference server @modelcontextprotocol/server-everything (pinned in
+# tests/e2e/package.json) into tests/e2e/node_modules, and pytest gets its command as a JSON array
+# (HAECHI_E2E_EVERYTHING) for test_mcp_everything.py; node and npm come from apt when missing.
 # Exits non-zero when any check fails.
 #
 # Environment:
@@ -63,6 +66,8 @@ missing=()
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3 python3-venv)
 [[ $STANDIN != nginx ]] || command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+# node + npm run the MCP reference server (test_mcp_everything.py; it skips with the stand-in).
+[[ $STANDIN == nginx ]] || { command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
 ((${#missing[@]} == 0)) || apt_install "${missing[@]}" || die "could not install ${missing[*]}"
 
 if [[ -n ${E2E_PYTHON:-} ]]; then
@@ -83,6 +88,17 @@ fi
 log "installing tests/e2e/requirements.txt into $("$PY" -c 'import sys; print(sys.prefix)')"
 "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/e2e/requirements.txt" ||
   die "pip install -r tests/e2e/requirements.txt failed"
+
+EVERYTHING=""
+if [[ $STANDIN != nginx ]]; then
+  log "installing tests/e2e/package-lock.json (npm ci)"
+  npm ci --prefix "$ROOT/tests/e2e" --no-audit --no-fund --loglevel=error >/dev/null ||
+    die "npm ci --prefix tests/e2e failed"
+  everything_js=$ROOT/tests/e2e/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+  [[ -f $everything_js ]] || die "no MCP reference server at $everything_js"
+  # The command words as a JSON array: node, its entry point, and the stdio transport.
+  EVERYTHING=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$(command -v node)" "$everything_js" stdio)
+fi
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   log "building (cargo build -p haechi-cli -p haechi-gateway --example stub_upstream)"
@@ -304,6 +320,7 @@ pytest_env=(
   HAECHI_E2E_STUB="$STUB_URL"
   HAECHI_E2E_STANDIN="$([[ $STANDIN == nginx ]] && echo 1 || echo 0)"
   HAECHI_E2E_HAECHI_BIN="$([[ $STANDIN == nginx ]] || echo "$HAECHI")"
+  HAECHI_E2E_EVERYTHING="$EVERYTHING"
 )
 # shellcheck disable=SC2086 # PYTEST_ARGS is a word list on purpose
 if (cd "$ROOT" && env "${pytest_env[@]}" "$PY" -m pytest -q -p no:cacheprovider tests/e2e ${PYTEST_ARGS:-}); then

@@ -191,6 +191,12 @@ pub fn commit_abandoned() -> ProviderError {
 pub trait AuditSink: Send + Sync {
     fn record(&self, event: crate::audit::PreparedEvent) -> Result<(), ProviderError>;
 
+    /// Record several events in order, as one unit where the sink can (one append). An error
+    /// means the caller must treat none of them as recorded. By default, one by one.
+    fn record_all(&self, events: Vec<crate::audit::PreparedEvent>) -> Result<(), ProviderError> {
+        events.into_iter().try_for_each(|event| self.record(event))
+    }
+
     /// Hand the event over without waiting: `done` gets the outcome once the event is appended
     /// (or failed), on whichever thread appends it — for async callers, which await a channel
     /// instead of blocking a thread. A sink that cannot take the event now answers at once.

@@ -322,6 +322,23 @@ impl McpFilter {
         outcome.send
     }
 
+    /// [`Self::record`] for several outcomes at once: their events in one append, then their
+    /// lines in order (or, when the append fails, every outcome's `unrecorded` answer).
+    pub fn record_batch(&self, outcomes: Vec<Outcome>) -> Vec<Send> {
+        let mut events = Vec::new();
+        let mut send = Vec::new();
+        let mut unrecorded = Vec::new();
+        for outcome in outcomes {
+            events.extend(outcome.events);
+            send.extend(outcome.send);
+            unrecorded.extend(outcome.unrecorded);
+        }
+        match self.protector.audit().record_all(events) {
+            Ok(()) => send,
+            Err(_) => unrecorded,
+        }
+    }
+
     /// Record one event through the protector's audit sink.
     pub fn record_event(
         &self,

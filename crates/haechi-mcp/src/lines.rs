@@ -2,7 +2,11 @@
 //! line (`\n` or `\r\n`). A line longer than the bound is skipped as it streams past, so one
 //! oversized message never holds more than the bound in memory and the stream goes on.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Read-ahead: big enough that a burst of messages is read with few calls and filtered as one
+/// batch.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
@@ -13,13 +17,27 @@ pub enum Frame {
 }
 
 pub struct LineReader<R> {
-    inner: R,
+    inner: BufReader<R>,
     max_bytes: usize,
 }
 
-impl<R: BufRead> LineReader<R> {
+impl<R: Read> LineReader<R> {
     pub fn new(inner: R, max_bytes: usize) -> Self {
-        LineReader { inner, max_bytes }
+        Self::with_buffer(inner, max_bytes, READ_BUFFER_BYTES)
+    }
+
+    /// With a read-ahead of `capacity` bytes (tests use tiny ones).
+    pub fn with_buffer(inner: R, max_bytes: usize, capacity: usize) -> Self {
+        LineReader {
+            inner: BufReader::with_capacity(capacity, inner),
+            max_bytes,
+        }
+    }
+
+    /// Whether a whole line is already read ahead, so the next frame comes without waiting
+    /// for the input.
+    pub fn has_buffered_line(&self) -> bool {
+        memchr::memchr(b'\n', self.inner.buffer()).is_some()
     }
 
     /// The next non-blank line, or `None` at the end of the stream. A last line without a
@@ -85,7 +103,7 @@ mod tests {
 
     fn frames(input: &[u8], max: usize) -> Vec<Frame> {
         // A tiny buffer, so lines cross many reads.
-        let mut reader = LineReader::new(io::BufReader::with_capacity(3, input), max);
+        let mut reader = LineReader::with_buffer(input, max, 3);
         let mut out = Vec::new();
         while let Some(frame) = reader.next_frame().unwrap() {
             out.push(frame);

@@ -9,7 +9,7 @@
 //! killed by a signal).
 
 use std::ffi::OsString;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::filter::{McpFilter, Send, Side};
 use crate::lines::{Frame, LineReader};
+use crate::stdio::filter_batches;
 
 /// How long the pumps may take to drain once the child has exited (a grandchild can hold the
 /// pipes open forever).
@@ -141,7 +142,7 @@ where
     {
         let (filter, ends) = (Arc::clone(&filter), Arc::clone(&ends));
         thread::spawn(move || {
-            pump(&filter, &ends, BufReader::new(client.input), Side::Client);
+            pump(&filter, &ends, client.input, Side::Client);
             // The client is done: the server sees the end of its input.
             ends.close_server();
         });
@@ -150,7 +151,7 @@ where
         let (filter, ends, finished) = (Arc::clone(&filter), Arc::clone(&ends), finished.clone());
         draining += 1;
         thread::spawn(move || {
-            pump(&filter, &ends, BufReader::new(stdout), Side::Server);
+            pump(&filter, &ends, stdout, Side::Server);
             let _ = finished.send(());
         });
     }
@@ -158,7 +159,7 @@ where
         let (filter, mut out) = (Arc::clone(&filter), client.stderr);
         draining += 1;
         thread::spawn(move || {
-            filter_stderr(&filter, BufReader::new(stderr), &mut out);
+            filter_stderr(&filter, stderr, &mut out);
             let _ = finished.send(());
         });
     }
@@ -214,19 +215,18 @@ impl Ends {
 }
 
 /// Filter every message one side sends until its stream ends.
-fn pump(filter: &McpFilter, ends: &Ends, input: impl io::BufRead, from: Side) {
+fn pump(filter: &McpFilter, ends: &Ends, input: impl Read, from: Side) {
     let mut lines = LineReader::new(input, filter.max_message_bytes());
-    let caller = filter.local_caller();
-    while let Ok(Some(frame)) = lines.next_frame() {
-        let outcome = filter.handle_frame(&frame, from, &caller);
-        for send in filter.record(outcome) {
-            ends.deliver(&send);
+    let _ = filter_batches(filter, &mut lines, from, |sends| {
+        for send in &sends {
+            ends.deliver(send);
         }
-    }
+        Ok(())
+    });
 }
 
 /// Protect each stderr line of the server before printing it; a blocked line is dropped.
-fn filter_stderr(filter: &McpFilter, input: impl io::BufRead, out: &mut impl Write) {
+fn filter_stderr(filter: &McpFilter, input: impl Read, out: &mut impl Write) {
     let mut lines = LineReader::new(input, filter.max_message_bytes());
     while let Ok(Some(frame)) = lines.next_frame() {
         let printed = match frame {

@@ -76,4 +76,8 @@ impl<S: AuditStore> AuditSink for AuditLog<S> {
     fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.append_prepared(vec![event]).map(|_| ())
     }
+
+    fn record_all(&self, events: Vec<PreparedEvent>) -> Result<(), ProviderError> {
+        self.append_prepared(events).map(|_| ())
+    }
 }

@@ -188,6 +188,10 @@ impl AuditSink for JsonlAuditSink {
     fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
         self.log.record(event)
     }
+
+    fn record_all(&self, events: Vec<PreparedEvent>) -> Result<(), ProviderError> {
+        self.log.record_all(events)
+    }
 }
 
 impl JsonlStore {
