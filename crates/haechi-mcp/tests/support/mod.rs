@@ -1,6 +1,7 @@
 //! A filter over a real protector (enforce, llm-redact + secrets-only) with an in-memory chain.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+#![allow(dead_code)] // each test binary uses a different part
 
 use std::sync::Arc;
 
