@@ -10,6 +10,10 @@ scripts/e2e.sh starts everything and sets:
   HAECHI_E2E_STANDIN=1          the "gateways" are plain nginx proxies: protection checks skip
   HAECHI_E2E_HAECHI_BIN         the haechi binary (empty with the nginx stand-in); the MCP SDK
                                 tests run `haechi mcp-wrap` with it (test_mcp_sdk.py)
+  HAECHI_E2E_EVERYTHING         the command of the npm MCP reference server
+                                @modelcontextprotocol/server-everything as a JSON array (node,
+                                its entry point, "stdio"; empty with the nginx stand-in), run
+                                behind `haechi mcp-wrap` by test_mcp_everything.py
 """
 
 import os

@@ -48,6 +48,10 @@ pub fn always_allowed(method: &str) -> bool {
             | "notifications/progress"
             | "logging/setLevel"
             | "completion/complete"
+            // Polling a task started by a call the allowlist already admitted.
+            | "tasks/get"
+            | "tasks/result"
+            | "tasks/cancel"
     ) || method.ends_with("/list")
 }
 
@@ -187,7 +191,7 @@ impl McpFilter {
     pub fn handle_message(
         &self,
         original: &str,
-        mut message: Message,
+        message: Message,
         from: Side,
         caller: &Caller,
     ) -> Outcome {
@@ -202,26 +206,31 @@ impl McpFilter {
             },
             from,
         };
+        match self.admit(&message, from, &refusal) {
+            Some(refused) => refused,
+            None => self.protect_members(original, message, from, caller, &refusal),
+        }
+    }
 
+    /// Rules 1 and 2: the JSON-RPC version and, for the client, the method allowlist.
+    fn admit(&self, message: &Message, from: Side, refusal: &Refusal<'_>) -> Option<Outcome> {
         if self.settings.require_json_rpc && !message.is_jsonrpc_2() {
-            return refusal.refuse(
+            return Some(refusal.refuse(
                 Vec::new(),
                 INVALID_JSONRPC,
                 &json!({ "reason": "MCP messages must use JSON-RPC 2.0" }),
                 Some(("mcp_invalid_jsonrpc", "not_jsonrpc_2", None)),
-            );
+            ));
         }
         match message.method() {
-            Some(Err(())) => {
-                return refusal.refuse(
-                    Vec::new(),
-                    INVALID_JSONRPC,
-                    &json!({ "reason": "the JSON-RPC method must be a string" }),
-                    Some(("mcp_invalid_jsonrpc", "method_not_a_string", None)),
-                );
-            }
+            Some(Err(())) => Some(refusal.refuse(
+                Vec::new(),
+                INVALID_JSONRPC,
+                &json!({ "reason": "the JSON-RPC method must be a string" }),
+                Some(("mcp_invalid_jsonrpc", "method_not_a_string", None)),
+            )),
             Some(Ok(method)) if from == Side::Client && !self.allows(&method) => {
-                return refusal.refuse(
+                Some(refusal.refuse(
                     Vec::new(),
                     METHOD_NOT_ALLOWED,
                     &json!({ "method": method }),
@@ -230,31 +239,43 @@ impl McpFilter {
                         "not_in_allowlist",
                         audit_method(&method),
                     )),
-                );
+                ))
             }
-            _ => {}
+            _ => None,
         }
+    }
 
-        let operation = match message.method() {
+    /// Rule 3: protect `params`, `result` and `error`, then forward (the original text when
+    /// nothing changed).
+    fn protect_members(
+        &self,
+        original: &str,
+        mut message: Message,
+        from: Side,
+        caller: &Caller,
+        refusal: &Refusal<'_>,
+    ) -> Outcome {
+        let method = match message.method() {
             Some(Ok(method)) => method,
             _ => "params".to_owned(),
         };
+        let settings = &self.settings;
         let members = [
             (
                 "params",
-                self.settings.protect_params,
+                settings.protect_params,
                 Direction::Request,
-                operation.as_str(),
+                method.as_str(),
             ),
             (
                 "result",
-                self.settings.protect_results,
+                settings.protect_results,
                 Direction::Response,
                 "result",
             ),
             (
                 "error",
-                self.settings.protect_results,
+                settings.protect_results,
                 Direction::Response,
                 "error",
             ),
@@ -268,13 +289,9 @@ impl McpFilter {
             let (outcome, event) = match self.protect(raw.get(), operation, direction, caller) {
                 Ok(protected) => protected,
                 Err(error) => {
-                    let reason = error.to_string();
-                    return refusal.refuse(
-                        events,
-                        STDIO_ERROR,
-                        &json!({ "reason": reason }),
-                        Some(("mcp_invalid_message", error.code(), None)),
-                    );
+                    let data = json!({ "reason": error.to_string() });
+                    let audit = Some(("mcp_invalid_message", error.code(), None));
+                    return refusal.refuse(events, STDIO_ERROR, &data, audit);
                 }
             };
             events.push(event);
@@ -314,12 +331,7 @@ impl McpFilter {
     /// Record an outcome's events through the protector's audit sink; the lines to send are
     /// the outcome's, or its `unrecorded` answer when an event could not be written.
     pub fn record(&self, outcome: Outcome) -> Vec<Send> {
-        for event in outcome.events {
-            if self.record_event(event).is_err() {
-                return outcome.unrecorded;
-            }
-        }
-        outcome.send
+        self.record_batch(vec![outcome])
     }
 
     /// [`Self::record`] for several outcomes at once: their events in one append, then their

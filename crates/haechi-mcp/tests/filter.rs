@@ -158,6 +158,9 @@ fn the_allowlist_governs_client_calls_and_lifecycle_methods_always_pass() {
         "completion/complete",
         "notifications/cancelled",
         "notifications/progress",
+        "tasks/get",
+        "tasks/result",
+        "tasks/cancel",
         "tools/call",
     ] {
         let id = if method.starts_with("notifications/") {
