@@ -42,7 +42,7 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     let mode = config.effective_mode();
     // An MCP target's answers follow mcp.protectResults, not responseProtection.
     let response_protection =
-        config.response_protection.enabled || config.target.target_type == "mcp-http";
+        config.response_protection.enabled || config.target.adapter_name() == Ok("mcp-http");
     let trust_forwarded_proto = config.proxy.trust_forwarded_proto;
 
     // Everything the config names, opened with the library's fail-closed rules; `guard`

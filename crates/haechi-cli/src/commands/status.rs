@@ -38,7 +38,9 @@ pub(crate) fn run(config_path: &Path) -> Result<u8> {
         },
         "target": {
             "type": config.target.target_type,
-            "adapter": config.target.adapter,
+            // The adapter actually used: a specific `type` wins over `adapter` (config load
+            // has already refused an unknown one).
+            "adapter": config.target.adapter_name().ok(),
             "upstream": config.target.upstream,
         },
         "proxy": config.proxy,
