@@ -9,11 +9,15 @@ scripts/e2e.sh starts everything and sets:
   HAECHI_E2E_STUB               the stub upstream (started with --record) behind all of them
   HAECHI_E2E_STANDIN=1          the "gateways" are plain nginx proxies: protection checks skip
   HAECHI_E2E_HAECHI_BIN         the haechi binary (empty with the nginx stand-in); the MCP SDK
-                                tests run `haechi mcp-wrap` with it (test_mcp_sdk.py)
+                                tests run `haechi mcp-wrap` and `haechi proxy` (target.type
+                                "mcp-http") with it, in front of tests/e2e/mcp_server.py
+                                (test_mcp_sdk.py: every transport; test_mcp_http_sdk.py: what
+                                only HTTP has)
   HAECHI_E2E_EVERYTHING         the command of the npm MCP reference server
                                 @modelcontextprotocol/server-everything as a JSON array (node,
                                 its entry point, "stdio"; empty with the nginx stand-in), run
                                 behind `haechi mcp-wrap` by test_mcp_everything.py
+Shared values and helpers: support.py (the LLM SDK tests), mcp_support.py (the MCP tests).
 """
 
 import os
@@ -23,6 +27,9 @@ import string
 import pytest
 
 from support import Stub
+
+# Before any test module imports it: its assertions (audit chain, gateway exit) report like a test's.
+pytest.register_assert_rewrite("mcp_support")
 
 
 def _url(name: str):
@@ -73,6 +80,12 @@ def protection(protecting):
     """Use in a test that only makes sense against the real gateway."""
     if not protecting:
         pytest.skip("a stand-in proxy does not protect")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The event loop for @pytest.mark.anyio tests (the MCP SDK tests)."""
+    return "asyncio"
 
 
 @pytest.fixture

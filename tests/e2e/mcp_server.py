@@ -1,9 +1,10 @@
 """A small MCP server built with the official Python SDK (mcp 2.x), for the MCP SDK e2e tests.
 
-  python mcp_server.py                    stdio (test_mcp_sdk.py runs it behind `haechi mcp-wrap`)
-  python mcp_server.py http PORT [json]   Streamable HTTP on http://127.0.0.1:PORT/mcp
-                                          (test_mcp_http_sdk.py puts `haechi proxy` in front);
-                                          answers are SSE streams, or single JSON bodies with `json`
+  python mcp_server.py                    stdio, behind `haechi mcp-wrap`
+  python mcp_server.py http PORT [json]   Streamable HTTP on http://127.0.0.1:PORT/mcp, behind
+                                          `haechi proxy`; answers are SSE streams, or single
+                                          JSON bodies with `json`
+(mcp_support.py starts both; test_mcp_sdk.py runs its tests over each transport.)
 
 Either way, what the tools see and return is what crossed haechi:
   echo             returns its `text` argument unchanged (what reached the server)

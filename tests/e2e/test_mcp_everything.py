@@ -25,26 +25,36 @@ import base64
 import gzip
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import warnings
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client, types
+from mcp import MCPError, types
 
-HAECHI = os.environ.get("HAECHI_E2E_HAECHI_BIN", "").strip()
-EVERYTHING = os.environ.get("HAECHI_E2E_EVERYTHING", "").strip()
-if not HAECHI:
-    pytest.skip("HAECHI_E2E_HAECHI_BIN is not set: run scripts/e2e.sh", allow_module_level=True)
-if not EVERYTHING:
-    pytest.skip("HAECHI_E2E_EVERYTHING is not set: run scripts/e2e.sh", allow_module_level=True)
-if os.environ.get("HAECHI_E2E_STANDIN") == "1":
-    pytest.skip("mcp-wrap has no stand-in", allow_module_level=True)
+from mcp_support import (
+    API_KEY,
+    EMAIL,
+    MASKED_PHONE,
+    PHONE,
+    RAW_VALUES,
+    TIMEOUT,
+    assert_method_refused,
+    assert_policy_block,
+    audit_log,
+    audit_records,
+    text_of,
+    verify_audit_chain,
+    why_not_runnable,
+    wrapped_session,
+    write_config,
+)
 
+if reason := why_not_runnable("mcp-wrap has no stand-in", "HAECHI_E2E_EVERYTHING"):
+    pytest.skip(reason, allow_module_level=True)
+
+EVERYTHING = os.environ["HAECHI_E2E_EVERYTHING"].strip()
 try:
     SERVER = json.loads(EVERYTHING)
 except ValueError:
@@ -52,84 +62,28 @@ except ValueError:
 if not (isinstance(SERVER, list) and SERVER and all(isinstance(word, str) for word in SERVER)):
     raise RuntimeError(f"HAECHI_E2E_EVERYTHING must be a JSON array of command words, not {EVERYTHING!r}")
 
-EMAIL = "jane.doe@example.com"
-PHONE = "010-1234-5678"
-MASKED_PHONE = "01*********78"
-API_KEY = "api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc"
-SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
-RAW_VALUES = (EMAIL, PHONE, API_KEY, SECRET)
-
-# Bounds every test: a hang in the wrapper fails the test instead of blocking the run.
-TIMEOUT = 30
 DEFAULT_ALLOWLIST = ["initialize", "tools/call", "resources/read", "prompts/get"]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-def make_config(directory: Path, allowed_methods: list[str]) -> Path:
-    """A config made by `haechi init`, switched to enforce with the given MCP allowlist."""
-    path = directory / "haechi.config.json"
-    subprocess.run(
-        [HAECHI, "init", "--config", str(path)], cwd=directory, check=True, capture_output=True, timeout=60
-    )
-    data = json.loads(path.read_text())
-    data["mode"] = "enforce"
-    data["policy"]["mode"] = "enforce"
-    data["policy"]["presets"] = ["llm-redact", "secrets-only"]
-    # init writes the key file relative to its working directory: point at it absolutely.
-    data["keys"]["keyFile"] = str(directory / ".haechi" / "dev.keys.json")
-    data["audit"]["path"] = str(directory / "audit.jsonl")
-    data["tokenVault"]["path"] = str(directory / "token-vault.json")
-    data["mcp"]["allowedMethods"] = allowed_methods
-    path.write_text(json.dumps(data, indent=2))
-    return path
 
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> Path:
-    return make_config(tmp_path_factory.mktemp("everything"), DEFAULT_ALLOWLIST)
+    return write_config(tmp_path_factory.mktemp("everything"), DEFAULT_ALLOWLIST)
 
 
 @pytest.fixture(scope="module")
 def narrow_config(tmp_path_factory) -> Path:
     """The default allowlist without prompts/get."""
-    return make_config(tmp_path_factory.mktemp("everything-narrow"), ["initialize", "tools/call", "resources/read"])
-
-
-def audit_records(config: Path) -> list[dict]:
-    path = Path(json.loads(config.read_text())["audit"]["path"])
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return write_config(tmp_path_factory.mktemp("everything-narrow"), ["initialize", "tools/call", "resources/read"])
 
 
 def detected(record: dict) -> dict:
     return record.get("summary", {}).get("byType", {})
 
 
-@asynccontextmanager
-async def session(config: Path, env=None, errlog=None, **client_options):
-    """An initialized ClientSession whose server is server-everything behind haechi mcp-wrap.
-
-    `env` is added to the environment of haechi, which passes it on to the server.
-    """
-    params = StdioServerParameters(
-        command=HAECHI, args=["mcp-wrap", "--config", str(config), "--", *SERVER], env=env
-    )
-    # The wrapper's stderr (the server's, filtered) goes to errlog, else to the test's stderr.
-    async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
-        async with ClientSession(read, write, **client_options) as client:
-            await client.initialize()
-            yield client
-
-
-def text_of(result) -> str:
-    """The text content blocks of a tool result or prompt messages, joined."""
-    blocks = result.content if isinstance(result, types.CallToolResult) else [m.content for m in result.messages]
-    return "\n".join(block.text for block in blocks if isinstance(block, types.TextContent))
+def session(config: Path, env=None, errlog=None, **client_options):
+    """An initialized ClientSession whose server is server-everything behind haechi mcp-wrap
+    (`env` reaches the server through haechi)."""
+    return wrapped_session(config, SERVER, env=env, errlog=errlog, **client_options)
 
 
 @pytest.mark.anyio
@@ -241,13 +195,10 @@ async def test_a_secret_in_tool_arguments_is_blocked(config):
                 await client.call_tool("echo", {"message": f"use {API_KEY}"})
             # The session stays usable after the refusal.
             still = await client.call_tool("echo", {"message": "still here"})
-    # A JSON-RPC error for the call itself (not a tool result with isError).
-    assert raised.value.code == -32001
-    assert raised.value.message == "haechi_policy_block"
+    assert_policy_block(raised.value)
     data = raised.value.data
     assert isinstance(data, dict) and data.get("auditId")
     assert data["summary"]["byType"] == {"api_key": 1}
-    assert "sk_live" not in json.dumps(data)
     assert text_of(still) == "Echo: still here"
 
 
@@ -259,9 +210,7 @@ async def test_a_secret_in_a_tool_result_is_blocked(config):
             with pytest.raises(MCPError) as raised:
                 await client.call_tool("get-env", {})
             still = await client.call_tool("echo", {"message": "still here"})
-    assert raised.value.code == -32001
-    assert raised.value.message == "haechi_policy_block"
-    assert "sk_live" not in json.dumps(raised.value.data)
+    assert_policy_block(raised.value)
     assert text_of(still) == "Echo: still here"
 
 
@@ -277,9 +226,7 @@ async def test_a_method_outside_the_default_allowlist_is_refused(config):
                 # logging/setLevel is a lifecycle method: it always passes.
                 await client.set_logging_level("error")
             still = await client.call_tool("echo", {"message": "still here"})
-    assert raised.value.code == -32003
-    assert raised.value.message == "haechi_mcp_method_not_allowed"
-    assert raised.value.data == {"method": "resources/subscribe"}
+    assert_method_refused(raised.value, "resources/subscribe")
     assert text_of(still) == "Echo: still here"
 
 
@@ -293,9 +240,7 @@ async def test_prompts_get_outside_a_narrow_allowlist_is_refused(narrow_config):
                 await client.get_prompt("args-prompt", {"city": "Seoul"})
             read = await client.read_resource("demo://resource/dynamic/text/2")
     assert "args-prompt" in prompts
-    assert raised.value.code == -32003
-    assert raised.value.message == "haechi_mcp_method_not_allowed"
-    assert raised.value.data == {"method": "prompts/get"}
+    assert_method_refused(raised.value, "prompts/get")
     assert read.contents[0].text.startswith("Resource 2: ")
     refusals = [r for r in audit_records(narrow_config) if r.get("decision") == "mcp_method_not_allowed"]
     assert [record.get("method") for record in refusals] == ["prompts/get"]
@@ -382,15 +327,10 @@ async def test_the_audit_chain_is_valid_and_holds_no_raw_value(config):
                 with pytest.raises(MCPError):
                     await client.subscribe_resource("demo://resource/dynamic/text/1")
 
-    verify = subprocess.run(
-        [HAECHI, "audit-verify", "--config", str(config)], capture_output=True, text=True, timeout=60
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    result = json.loads(verify.stdout)["result"]
-    assert result["valid"] is True
+    result = verify_audit_chain(config)
     assert result["records"] == len(audit_records(config)) > 0
 
-    log = Path(json.loads(config.read_text())["audit"]["path"]).read_text()
+    log = audit_log(config)
     for value in RAW_VALUES:
         assert value not in log
     records = audit_records(config)

@@ -1,100 +1,66 @@
-"""The official MCP Python SDK (stdio client) through `haechi mcp-wrap` to an SDK-built server.
+"""The official MCP Python SDK through haechi to an SDK-built server, over each transport.
 
-Client (ClientSession over stdio_client) -> haechi mcp-wrap -> tests/e2e/mcp_server.py.
-The config allows only initialize and tools/call (discovery methods such as tools/list always
-pass), runs the llm-redact + secrets-only presets in enforce mode, and audits to a temp dir.
+Every test here runs once per transport (the `transport` fixture):
+  stdio      ClientSession over stdio_client -> haechi mcp-wrap -> tests/e2e/mcp_server.py
+  http-sse   ClientSession over streamable_http_client -> haechi proxy (target.type "mcp-http")
+             -> mcp_server.py over Streamable HTTP on loopback, answering with SSE streams
+  http-json  the same, the server answering with single JSON bodies (json_response=True)
+The config (mcp_support.write_config): enforce, llm-redact + secrets-only, only initialize and
+tools/call allowed (discovery methods such as tools/list always pass), audited to a temp dir.
+What only one transport has is checked at the end of this module (stdio: the server's stderr)
+and in test_mcp_http_sdk.py (HTTP: the session id, the exchanges, other HTTP methods).
 """
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio
 import pytest
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client, types
+from mcp import MCPError
 
-HAECHI = os.environ.get("HAECHI_E2E_HAECHI_BIN", "").strip()
-if not HAECHI:
-    pytest.skip("HAECHI_E2E_HAECHI_BIN is not set: run scripts/e2e.sh", allow_module_level=True)
-if os.environ.get("HAECHI_E2E_STANDIN") == "1":
-    pytest.skip("mcp-wrap has no stand-in", allow_module_level=True)
+from mcp_support import (
+    ALLOWED,
+    API_KEY,
+    EMAIL,
+    MASKED_PHONE,
+    PHONE,
+    RAW_VALUES,
+    TIMEOUT,
+    Wrapped,
+    answer_sampling,
+    assert_method_refused,
+    assert_policy_block,
+    audit_log,
+    audit_records,
+    serve_over_http,
+    text_of,
+    verify_audit_chain,
+    why_not_runnable,
+    write_config,
+)
 
-SERVER = Path(__file__).with_name("mcp_server.py")
+if reason := why_not_runnable("mcp-wrap and the mcp-http target have no stand-in"):
+    pytest.skip(reason, allow_module_level=True)
 
-# The same values mcp_server.py uses.
-EMAIL = "jane.doe@example.com"
-PHONE = "010-1234-5678"
-API_KEY = "api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+# What mcp_server.py writes to its stderr at startup on stdio.
 STDERR_EMAIL = "admin@example.org"
 
-# Bounds every test: a hang in the wrapper fails the test instead of blocking the run.
-TIMEOUT = 30
 
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory) -> Path:
-    """A config made by `haechi init`, then switched to enforce with a narrow MCP allowlist."""
-    directory = tmp_path_factory.mktemp("mcp-wrap")
-    path = directory / "haechi.config.json"
-    subprocess.run(
-        [HAECHI, "init", "--config", str(path)], cwd=directory, check=True, capture_output=True, timeout=60
-    )
-    data = json.loads(path.read_text())
-    data["mode"] = "enforce"
-    data["policy"]["mode"] = "enforce"
-    data["policy"]["presets"] = ["llm-redact", "secrets-only"]
-    # init writes the key file relative to its working directory: point at it absolutely.
-    data["keys"]["keyFile"] = str(directory / ".haechi" / "dev.keys.json")
-    data["audit"]["path"] = str(directory / "audit.jsonl")
-    data["tokenVault"]["path"] = str(directory / "token-vault.json")
-    data["mcp"]["allowedMethods"] = ["initialize", "tools/call"]
-    path.write_text(json.dumps(data, indent=2))
-    return path
-
-
-def audit_log(config: Path) -> str:
-    return Path(json.loads(config.read_text())["audit"]["path"]).read_text()
-
-
-@asynccontextmanager
-async def session(config: Path, errlog=None, **client_options):
-    """An initialized ClientSession whose server is mcp_server.py behind haechi mcp-wrap."""
-    params = StdioServerParameters(
-        command=HAECHI,
-        args=["mcp-wrap", "--config", str(config), "--", sys.executable, str(SERVER)],
-    )
-    # The wrapper's stderr (the server's, filtered) goes to errlog, else to the test's stderr.
-    async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
-        async with ClientSession(read, write, **client_options) as client:
-            await client.initialize()
-            yield client
-
-
-async def answer_sampling(context, params) -> types.CreateMessageResult:
-    """A client-side model: declares the sampling capability and answers "ok"."""
-    return types.CreateMessageResult(
-        role="assistant", content=types.TextContent(type="text", text="ok"), model="stub"
-    )
-
-
-def text_of(result: types.CallToolResult) -> str:
-    """The text content blocks of a tool result, joined."""
-    return "\n".join(block.text for block in result.content if isinstance(block, types.TextContent))
+@pytest.fixture(scope="module", params=["stdio", "http-sse", "http-json"])
+def transport(request, tmp_path_factory):
+    """A Wrapped (stdio) or a Gateway (HTTP, its server and proxy running for the module): either
+    way `transport.session(**client_options)` opens an initialized ClientSession to mcp_server.py."""
+    directory = tmp_path_factory.mktemp(request.param)
+    if request.param == "stdio":
+        yield Wrapped(write_config(directory, ALLOWED))
+    else:
+        with serve_over_http(directory, request.param.removeprefix("http-")) as gateway:
+            yield gateway
 
 
 @pytest.mark.anyio
-async def test_initialize_and_discovery_pass_the_allowlist(config):
+async def test_initialize_and_discovery_pass_the_allowlist(transport):
     with anyio.fail_after(TIMEOUT):
-        async with session(config) as client:
+        async with transport.session() as client:
             assert client.server_info is not None and client.server_info.name == "haechi-e2e"
             tools = await client.list_tools()
             assert {tool.name for tool in tools.tools} == {"echo", "lookup_customer", "ask_model"}
@@ -104,9 +70,9 @@ async def test_initialize_and_discovery_pass_the_allowlist(config):
 
 
 @pytest.mark.anyio
-async def test_tool_arguments_are_redacted_before_the_server(config):
+async def test_tool_arguments_are_redacted_before_the_server(transport):
     with anyio.fail_after(TIMEOUT):
-        async with session(config) as client:
+        async with transport.session() as client:
             result = await client.call_tool("echo", {"text": f"mail me at {EMAIL}"})
     # echo returns what it received: the server only ever saw the redacted value.
     assert not result.is_error
@@ -115,13 +81,13 @@ async def test_tool_arguments_are_redacted_before_the_server(config):
 
 
 @pytest.mark.anyio
-async def test_tool_results_are_protected_before_the_client(config):
+async def test_tool_results_are_redacted_and_masked_before_the_client(transport):
     with anyio.fail_after(TIMEOUT):
-        async with session(config) as client:
+        async with transport.session() as client:
             result = await client.call_tool("lookup_customer", {})
     assert not result.is_error
-    # The email is redacted (llm-redact), the phone masked: same length, only its ends kept.
-    protected = "Customer Jane Doe, email [REDACTED:email], phone 01*********78"
+    # The email is redacted (llm-redact), the phone masked.
+    protected = f"Customer Jane Doe, email [REDACTED:email], phone {MASKED_PHONE}"
     assert text_of(result) == protected
     # The SDK's structured copy of a str result is protected as well.
     assert result.structured_content == {"result": protected}
@@ -130,35 +96,38 @@ async def test_tool_results_are_protected_before_the_client(config):
 
 
 @pytest.mark.anyio
-async def test_a_method_outside_the_allowlist_is_refused(config):
+async def test_a_method_outside_the_allowlist_is_refused_with_32003_and_the_session_goes_on(transport):
     with anyio.fail_after(TIMEOUT):
-        async with session(config) as client:
+        async with transport.session() as client:
             with pytest.raises(MCPError) as raised:
                 await client.get_prompt("greeting")
-            # The session stays usable after the refusal.
             still = await client.call_tool("echo", {"text": "still here"})
-    assert raised.value.code == -32003
-    assert raised.value.message == "haechi_mcp_method_not_allowed"
-    assert raised.value.data == {"method": "prompts/get"}
+    assert_method_refused(raised.value, "prompts/get")
     assert text_of(still) == "still here"
 
 
 @pytest.mark.anyio
-async def test_a_secret_in_tool_arguments_is_blocked(config):
+async def test_a_secret_in_tool_arguments_is_blocked_with_32001_and_the_session_goes_on(transport):
     with anyio.fail_after(TIMEOUT):
-        async with session(config) as client:
+        async with transport.session() as client:
             with pytest.raises(MCPError) as raised:
                 await client.call_tool("echo", {"text": API_KEY})
-    # A JSON-RPC error for the call itself (not a tool result with isError).
-    assert raised.value.code == -32001
-    assert raised.value.message == "haechi_policy_block"
+            still = await client.call_tool("echo", {"text": "still here"})
+    assert_policy_block(raised.value)
     data = raised.value.data
-    assert isinstance(data, dict) and data.get("auditId") and "summary" in data
-    assert "sk_live" not in json.dumps(data)
+    assert isinstance(data, dict) and data.get("auditId")
+    assert data["summary"] == {"detectionCount": 1, "byType": {"api_key": 1}, "byAction": {"block": 1}}
+    assert text_of(still) == "still here"
 
 
 @pytest.mark.anyio
-async def test_a_blocked_sampling_request_never_reaches_the_client(config):
+async def test_a_blocked_sampling_request_never_reaches_the_client(transport):
+    if not transport.can_sample:
+        pytest.skip(
+            "with json_response=True the SDK server has no back-channel (its transport stamps "
+            "can_send_request=False): ctx.session.create_message raises NoBackChannelError before "
+            "any sampling/createMessage is sent, so there is no server request for haechi to filter"
+        )
     sampled = []
 
     async def sampling_callback(context, params):
@@ -166,31 +135,20 @@ async def test_a_blocked_sampling_request_never_reaches_the_client(config):
         return await answer_sampling(context, params)
 
     with anyio.fail_after(TIMEOUT):
-        async with session(config, sampling_callback=sampling_callback) as client:
+        async with transport.session(sampling_callback=sampling_callback) as client:
             result = await client.call_tool("ask_model", {})
-    # haechi answered the server's sampling/createMessage with the block, so the tool finished.
+    # haechi answered the server's sampling/createMessage with the block (over HTTP, a POST of
+    # its own), so the tool finished.
     assert sampled == []
     assert not result.is_error
-    assert text_of(result) == "sampling failed: haechi_policy_block"
+    assert text_of(result) == "sampling failed: haechi_policy_block", transport.logs()
 
 
 @pytest.mark.anyio
-async def test_server_stderr_is_protected(config):
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:
-        with anyio.fail_after(TIMEOUT):
-            async with session(config, errlog=errlog) as client:
-                await client.send_ping()
-        errlog.seek(0)
-        stderr = errlog.read()
-    assert "haechi-e2e MCP server starting; contact [REDACTED:email]" in stderr
-    assert STDERR_EMAIL not in stderr
-
-
-@pytest.mark.anyio
-async def test_the_audit_chain_is_valid_and_holds_no_test_value(config):
+async def test_the_audit_chain_is_valid_and_records_detections_blocks_and_refusals(transport):
     # Its own traffic, so this test does not depend on the others having run.
     with anyio.fail_after(TIMEOUT):
-        async with session(config, sampling_callback=answer_sampling) as client:
+        async with transport.session(sampling_callback=answer_sampling) as client:
             await client.call_tool("echo", {"text": f"mail me at {EMAIL}"})
             await client.call_tool("lookup_customer", {})
             await client.call_tool("ask_model", {})
@@ -199,15 +157,47 @@ async def test_the_audit_chain_is_valid_and_holds_no_test_value(config):
             with pytest.raises(MCPError):
                 await client.call_tool("echo", {"text": API_KEY})
 
-    verify = subprocess.run(
-        [HAECHI, "audit-verify", "--config", str(config)], capture_output=True, text=True, timeout=60
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert json.loads(verify.stdout)["result"]["valid"] is True
-
-    log = audit_log(config)
-    for value in (EMAIL, PHONE, API_KEY, "sk_live_4eC39HqLyjWDarjtT1zdp7dc", STDERR_EMAIL):
+    verify_audit_chain(transport.config)
+    log = audit_log(transport.config)
+    for value in (*RAW_VALUES, STDERR_EMAIL):
         assert value not in log
-    records = [json.loads(line) for line in log.splitlines() if line.strip()]
+    records = audit_records(transport.config)
+    protects = [record for record in records if "detections" in record]
+    assert protects and all(record["protocol"] == transport.protocol for record in protects)
+
+    def types_of(operation: str) -> set[str]:
+        return {d["type"] for r in protects if r["operation"] == operation for d in r["detections"]}
+
+    # The email in the tool arguments, the email and phone in lookup_customer's result.
+    assert "email" in types_of("tools/call")
+    assert {"email", "phone"} <= types_of("result")
+    # The blocked call (and, when the server can send one, the blocked sampling request).
+    blocked = {(r["operation"], d["type"]) for r in protects if r["blocked"] for d in r["detections"]}
+    expected = {("tools/call", "api_key")}
+    if transport.can_sample:
+        expected.add(("sampling/createMessage", "api_key"))
+    assert blocked == expected
     refusals = [record for record in records if record.get("decision") == "mcp_method_not_allowed"]
-    assert refusals and all(record.get("method") == "prompts/get" for record in refusals)
+    assert refusals and all(
+        record.get("method") == "prompts/get" and record.get("protocol") == transport.protocol for record in refusals
+    )
+
+
+# ---------------------------------------------------------------- stdio only
+
+
+@pytest.fixture(scope="module")
+def wrapped(tmp_path_factory) -> Wrapped:
+    return Wrapped(write_config(tmp_path_factory.mktemp("stdio-only"), ALLOWED))
+
+
+@pytest.mark.anyio
+async def test_stdio_server_stderr_is_redacted_by_the_wrapper(wrapped):
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errlog:
+        with anyio.fail_after(TIMEOUT):
+            async with wrapped.session(errlog=errlog) as client:
+                await client.send_ping()
+        errlog.seek(0)
+        stderr = errlog.read()
+    assert "haechi-e2e MCP server starting; contact [REDACTED:email]" in stderr
+    assert STDERR_EMAIL not in stderr
