@@ -1,5 +1,7 @@
 //! The one upstream: a pooled hyper client (HTTP/1.1, HTTP/2 over TLS by ALPN) that only ever
-//! contacts the scheme and authority of `target.upstream`, with the request's own path.
+//! contacts the scheme and authority of `target.upstream`, with the request's own path. Each
+//! thread has its own pool, so an upstream connection is driven by the thread whose requests
+//! use it (a worker never waits on another worker's event loop).
 
 use std::time::Duration;
 
@@ -31,8 +33,11 @@ pub enum UpstreamConfigError {
     NoRootCertificates(String),
 }
 
+type UpstreamClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 pub(crate) struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    connector: HttpsConnector<HttpConnector>,
+    clients: thread_local::ThreadLocal<UpstreamClient>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     timeout: Duration,
@@ -74,14 +79,21 @@ impl Upstream {
                 .enable_http1()
                 .wrap_connector(tcp)
         };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
         Ok(Upstream {
-            client,
+            connector,
+            clients: thread_local::ThreadLocal::new(),
             scheme,
             authority,
             timeout,
+        })
+    }
+
+    /// This thread's pool.
+    fn client(&self) -> &UpstreamClient {
+        self.clients.get_or(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(90))
+                .build(self.connector.clone())
         })
     }
 
@@ -106,7 +118,7 @@ impl Upstream {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
+        match tokio::time::timeout(self.timeout, self.client().request(request)).await {
             Err(_) => Err(UpstreamError::Timeout),
             Ok(Err(_)) => Err(UpstreamError::Unreachable),
             Ok(Ok(response)) => Ok(response),

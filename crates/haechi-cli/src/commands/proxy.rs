@@ -21,7 +21,8 @@ pub(crate) struct ProxyArgs<'a> {
 
 pub(crate) fn run(args: &ProxyArgs<'_>) -> Result<u8> {
     let config = load_config(args.config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The first worker runs here; the others get threads of their own (see `ListenOptions`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("haechi-proxy")
         .build()
@@ -37,6 +38,8 @@ async fn serve(config: Config, args: &ProxyArgs<'_>) -> Result<u8> {
     }
     listen.port = args.port.unwrap_or(listen.port);
     listen.allow_remote_bind = args.allow_remote_bind;
+    // One worker per core.
+    listen.workers = std::thread::available_parallelism().map_or(1, usize::from);
     let format = config.logging.format;
     let upstream = config.target.upstream.clone();
     let mode = config.effective_mode();

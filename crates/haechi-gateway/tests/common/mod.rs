@@ -520,10 +520,13 @@ impl Setup {
     pub(crate) async fn bind(mut self) -> Result<Bound, ServeError> {
         let (gateway, parts) = self.build();
         let gateway = gateway.unwrap();
+        // Two workers, as `haechi proxy` runs on a multi-core machine: every test crosses
+        // the per-thread sockets, pools and drain.
         let options = ListenOptions {
             host: self.host.clone(),
             port: 0,
             allow_remote_bind: self.allow_remote_bind,
+            workers: 2,
         };
         let bound = bind(gateway, &options).await?;
         Ok(Bound {
