@@ -5,7 +5,7 @@ use std::sync::Arc;
 use haechi_core::config::Config;
 use haechi_core::protect::{Collaborators, Protector};
 use haechi_core::seams::{AuditSink, Crypto, Tokenizer};
-use haechi_store::audit::{check_writable, AuditWriter, BatchAppend, WriterOptions};
+use haechi_store::audit::{check_writable, AuditWriter, WriterOptions};
 use haechi_store::vault::TokenGovernance;
 
 use super::config::apply_policy_bundle;
@@ -64,7 +64,7 @@ impl Gateway {
             AssemblyError::File(format!("cannot start the gateway: {}", error.message))
         })?;
         let writer = Arc::new(
-            AuditWriter::spawn(sink as Arc<dyn BatchAppend>, WriterOptions::default()).map_err(
+            AuditWriter::spawn(sink as Arc<dyn AuditSink>, WriterOptions::default()).map_err(
                 |error| {
                     AssemblyError::Provider(format!(
                         "cannot start the audit writer thread: {error}"

@@ -40,7 +40,7 @@ use haechi_gateway::{
     bind, BoundGateway, Detokenizer, Drain, Gateway, GatewayConfigError, GatewayParts,
     ListenOptions, OffloadedTokenizer, ReadinessProbe, ServeError,
 };
-use haechi_store::audit::{AuditWriter, BatchAppend, JsonlAuditSink, JsonlOptions, WriterOptions};
+use haechi_store::audit::{AuditWriter, JsonlAuditSink, JsonlOptions, WriterOptions};
 use haechi_store::vault::{
     SqliteTokenVault, TokenGovernance, VaultSettings, VaultWriter, VaultWriterOptions,
 };
@@ -556,7 +556,7 @@ impl Parts {
         let options = JsonlOptions::from_config(&config.audit).unwrap();
         let sink = Arc::new(JsonlAuditSink::new(&config.audit.path, options).unwrap());
         let writer = Arc::new(
-            AuditWriter::spawn(sink as Arc<dyn BatchAppend>, WriterOptions::default()).unwrap(),
+            AuditWriter::spawn(sink as Arc<dyn AuditSink>, WriterOptions::default()).unwrap(),
         );
         let audit: Arc<dyn AuditSink> = writer.clone();
         let (vault, _) = SqliteTokenVault::open_configured(

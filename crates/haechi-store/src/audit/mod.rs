@@ -13,4 +13,4 @@ pub use error::{AuditStoreError, NotWritable};
 pub use read::{check_writable, read_anchors, read_summary, verify_file, verify_file_anchored};
 pub use repair::{repair_torn_tail, RepairPlan, TornTail};
 pub use sink::{AnchorSettings, FsyncPolicy, JsonlAuditSink, JsonlOptions, JsonlStore};
-pub use writer::{AuditWriter, BatchAppend, WriterOptions};
+pub use writer::{AuditWriter, WriterOptions};

@@ -192,6 +192,11 @@ impl AuditSink for JsonlAuditSink {
     fn record_all(&self, events: Vec<PreparedEvent>) -> Result<(), ProviderError> {
         self.log.record_all(events)
     }
+
+    /// Whether an append would succeed now ([`JsonlAuditSink::probe`]).
+    fn ready(&self) -> Result<(), ProviderError> {
+        self.probe()
+    }
 }
 
 impl JsonlStore {

@@ -10,30 +10,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use haechi_core::audit::{ChainHead, PreparedEvent};
+use haechi_core::audit::PreparedEvent;
 use haechi_core::seams::{AuditDone, AuditSink, ProviderError};
 
 use crate::group::{ApplyBatch, GroupWriter, Refusals};
-
-/// Appends a batch of events as one unit (the JSONL sink does, with one write).
-pub trait BatchAppend: Send + Sync + 'static {
-    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError>;
-
-    /// Whether an append would succeed now, without appending (readiness after a failure).
-    fn probe(&self) -> Result<(), ProviderError> {
-        Ok(())
-    }
-}
-
-impl BatchAppend for super::JsonlAuditSink {
-    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
-        self.append_prepared(events)
-    }
-
-    fn probe(&self) -> Result<(), ProviderError> {
-        super::JsonlAuditSink::probe(self)
-    }
-}
 
 /// Writer settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +51,15 @@ const REFUSALS: Refusals = Refusals {
 /// The group-commit audit writer. Dropping it flushes what is queued and stops the thread.
 pub struct AuditWriter {
     group: GroupWriter<PreparedEvent>,
-    target: Arc<dyn BatchAppend>,
+    target: Arc<dyn AuditSink>,
     /// Whether the last batch was appended: readiness fails while appends fail.
     last_append_ok: Arc<AtomicBool>,
 }
 
 impl AuditWriter {
-    pub fn spawn(target: Arc<dyn BatchAppend>, options: WriterOptions) -> std::io::Result<Self> {
+    /// A writer in front of `target` (the JSONL log, or any sink that appends a batch as one
+    /// unit with [`AuditSink::record_all`]).
+    pub fn spawn(target: Arc<dyn AuditSink>, options: WriterOptions) -> std::io::Result<Self> {
         let last_append_ok = Arc::new(AtomicBool::new(true));
         let group = GroupWriter::spawn(
             "haechi-audit-writer",
@@ -125,21 +107,21 @@ impl AuditSink for AuditWriter {
         if self.last_append_ok.load(Ordering::Acquire) {
             return Ok(());
         }
-        self.target.probe()
+        self.target.ready()
     }
 }
 
 /// The writer thread's side: one append (and at most one sync) per batch; every event of the
 /// batch shares its outcome.
 struct Appender {
-    target: Arc<dyn BatchAppend>,
+    target: Arc<dyn AuditSink>,
     last_append_ok: Arc<AtomicBool>,
 }
 
 impl ApplyBatch<PreparedEvent> for Appender {
     fn apply(&mut self, events: Vec<PreparedEvent>) -> Vec<Result<(), ProviderError>> {
         let count = events.len();
-        let result = self.target.append_batch(events).map(|_| ());
+        let result = self.target.record_all(events);
         self.last_append_ok.store(result.is_ok(), Ordering::Release);
         vec![result; count]
     }

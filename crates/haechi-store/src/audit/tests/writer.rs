@@ -12,8 +12,12 @@ struct Counting {
     fail: bool,
 }
 
-impl BatchAppend for Counting {
-    fn append_batch(&self, events: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
+impl AuditSink for Counting {
+    fn record(&self, event: PreparedEvent) -> Result<(), ProviderError> {
+        self.record_all(vec![event])
+    }
+
+    fn record_all(&self, events: Vec<PreparedEvent>) -> Result<(), ProviderError> {
         // Slow enough that concurrent callers pile up behind the first batch.
         std::thread::sleep(Duration::from_millis(2));
         self.batches.fetch_add(1, Ordering::SeqCst);
@@ -21,7 +25,7 @@ impl BatchAppend for Counting {
         if self.fail {
             return Err(ProviderError::new("haechi_audit_io", "disk full"));
         }
-        Ok(None)
+        Ok(())
     }
 }
 
@@ -127,12 +131,12 @@ struct Flaky {
     failing: std::sync::atomic::AtomicBool,
 }
 
-impl BatchAppend for Flaky {
-    fn append_batch(&self, _: Vec<PreparedEvent>) -> Result<Option<ChainHead>, ProviderError> {
-        self.probe().map(|()| None)
+impl AuditSink for Flaky {
+    fn record(&self, _: PreparedEvent) -> Result<(), ProviderError> {
+        self.ready()
     }
 
-    fn probe(&self) -> Result<(), ProviderError> {
+    fn ready(&self) -> Result<(), ProviderError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(ProviderError::new("haechi_audit_io", "disk full"));
         }
