@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::error::{describe_choice, describe_number, safe_key, ConfigError, ConfigErrorKind};
-use super::schema::{join, key_paths, Field, Keys, Node, NullMeans, MAX_SAFE_INTEGER};
+use super::node::{integer, join, Field, Keys, Node, NullMeans, MAX_SAFE_INTEGER};
+use super::schema::key_paths;
 
 /// Check the keys of an object against `fields`.
 pub(crate) fn check_fields(
@@ -141,29 +142,6 @@ pub(crate) fn check(node: &Node, value: &Value, path: &str) -> Result<Value, Con
             }),
         },
         Node::Custom { check, .. } => check(value, path),
-    }
-}
-
-/// A whole, non-negative integer (`3` or `3.0`); anything else is refused with `expected`.
-pub(crate) fn integer(value: &Value, path: &str, expected: &str) -> Result<u64, ConfigError> {
-    let Value::Number(n) = value else {
-        return Err(ConfigError::wrong_kind(
-            path,
-            value,
-            format!("expected {expected}"),
-        ));
-    };
-    if let Some(u) = n.as_u64() {
-        return Ok(u);
-    }
-    let out_of_range =
-        || ConfigError::invalid(path, describe_number(value), format!("expected {expected}"));
-    if n.is_i64() {
-        return Err(out_of_range());
-    }
-    match n.as_f64() {
-        Some(x) if x.fract() == 0.0 && x >= 0.0 && x <= MAX_SAFE_INTEGER as f64 => Ok(x as u64),
-        _ => Err(out_of_range()),
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::error::{ConfigError, ConfigErrorKind};
-use super::schema::join;
+use super::node::join;
 
 pub(crate) fn check(merged: &Value) -> Result<(), ConfigError> {
     anchor(merged)?;

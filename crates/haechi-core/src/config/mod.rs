@@ -14,6 +14,7 @@ mod error;
 mod guide;
 mod load;
 pub mod model;
+mod node;
 mod overlay;
 mod parse;
 mod policy_section;
@@ -27,9 +28,10 @@ pub use error::{ConfigError, ConfigErrorKind};
 pub use guide::CONFIG_GUIDE;
 pub use load::load_config_str;
 pub use model::*;
+pub use node::MAX_SAFE_INTEGER;
 pub use overlay::ENV_OVERLAY_VARS;
 pub use policy_section::validate_policy_section;
-pub use schema::{MAX_SAFE_INTEGER, PLUGIN_CAPABILITIES, PRESET_NAMES, PRIVACY_PROFILES};
+pub use schema::{PLUGIN_CAPABILITIES, PRESET_NAMES, PRIVACY_PROFILES};
 pub use target::{
     is_forbidden_forward_header, ADAPTER_NAMES, ALWAYS_DROPPED_REQUEST_HEADERS, TARGET_TYPES,
 };

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::check::check;
 use super::error::ConfigError;
-use super::schema::{join, Node, LOG_FORMAT, MODE, NON_BLANK, PORT, UPSTREAM};
+use super::node::{join, Node};
+use super::schema::{LOG_FORMAT, MODE, NON_BLANK, PORT, UPSTREAM};
 
 struct Overlay {
     var: &'static str,

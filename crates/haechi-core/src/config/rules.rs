@@ -5,10 +5,9 @@
 
 use serde_json::{Map, Value};
 
-use super::check::integer;
 use super::error::{describe_choice, describe_number, safe_key, ConfigError, ConfigErrorKind};
 use super::model::CURRENT_CONFIG_VERSION;
-use super::schema::join;
+use super::node::{integer, join};
 use super::target::is_forbidden_forward_header;
 
 pub(crate) fn config_version(value: &Value, path: &str) -> Result<Value, ConfigError> {

@@ -3,17 +3,11 @@
 //! shapes a table cannot say (TLS material, allowlist entries, URLs, header names) are
 //! named check functions in [`super::rules`].
 
-use serde_json::Value;
-
-use super::error::ConfigError;
+use super::node::{join, Field, Keys, Node, NullMeans, MAX_SAFE_INTEGER};
 use super::rules;
 use super::target::{ADAPTER_NAMES, TARGET_TYPES};
 use super::url;
 use crate::vocab::{Action, Mode};
-
-/// The largest integer a JavaScript number holds exactly; the reference cannot tell larger
-/// integers apart, so neither do we accept them.
-pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
 /// `policy.presets` names.
 pub const PRESET_NAMES: [&str; 7] = [
@@ -40,69 +34,6 @@ pub const PLUGIN_CAPABILITIES: [&str; 7] = [
     "externalSecrets",
     "readsCredentials",
 ];
-
-/// What `null` means where a key allows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NullMeans {
-    /// Same as leaving the key out: the default applies.
-    Default,
-    /// The setting is explicitly unset (`None` in the model).
-    Unset,
-}
-
-/// What the keys of an open map must look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Keys {
-    NonBlank,
-    /// `"key=value"`, as identity labels are matched.
-    LabelPair,
-}
-
-/// A custom check: validates `value` at `path` and returns its normalized form.
-pub(crate) type CheckFn = fn(&Value, &str) -> Result<Value, ConfigError>;
-
-pub(crate) enum Node {
-    /// A closed object: every key must be one of `fields`.
-    Obj(&'static [Field]),
-    /// A top-level section: a closed object, or `null` for "all defaults".
-    Section(&'static [Field]),
-    /// An open object whose values all follow `value`.
-    Map {
-        keys: Keys,
-        value: &'static Node,
-    },
-    /// A string with at least one non-whitespace character.
-    Text,
-    /// One string out of a fixed set.
-    OneOf(&'static [&'static str]),
-    Bool,
-    /// An integer (JSON `1.0` counts, as JavaScript's `Number.isInteger` says) in `[min, max]`.
-    Int {
-        min: u64,
-        max: u64,
-    },
-    /// A finite number in `[min, max]`.
-    Num {
-        min: f64,
-        max: f64,
-    },
-    List {
-        item: &'static Node,
-        min_len: usize,
-    },
-    OrNull(&'static Node, NullMeans),
-    Custom {
-        check: CheckFn,
-        expected: &'static str,
-    },
-}
-
-pub(crate) struct Field {
-    pub name: &'static str,
-    pub node: Node,
-    /// Must be present whenever its object is.
-    pub required: bool,
-}
 
 const fn field(name: &'static str, node: Node) -> Field {
     Field {
@@ -557,15 +488,6 @@ pub(crate) fn object_fields(node: &Node) -> Option<&'static [Field]> {
         Node::Obj(fields) | Node::Section(fields) => Some(fields),
         Node::OrNull(inner, _) => object_fields(inner),
         _ => None,
-    }
-}
-
-/// `parent.child`, or `child` at the root.
-pub(crate) fn join(parent: &str, child: &str) -> String {
-    if parent.is_empty() {
-        child.to_string()
-    } else {
-        format!("{parent}.{child}")
     }
 }
 

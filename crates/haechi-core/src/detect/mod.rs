@@ -32,6 +32,7 @@ mod prefixes;
 pub mod rules;
 mod ruleset;
 mod runs;
+mod secret_span;
 pub mod validators;
 
 use std::sync::Arc;

@@ -16,7 +16,7 @@ pub(super) fn not_masked(m: &[u8]) -> bool {
 /// `scheme://user:password@host`: the password must be a value, not a template slot, an
 /// environment reference, a mask or the word `password`.
 fn url_password_value(m: &[u8]) -> bool {
-    let password = &m[crate::detect::engine::url_password(m)];
+    let password = &m[crate::detect::secret_span::url_password(m)];
     !is_placeholder_value(password)
         && !is_template_or_mask(password)
         && !PLACEHOLDER_PASSWORDS
@@ -37,7 +37,7 @@ fn assignment(text: &[u8], start: usize, end: usize) -> bool {
 
 /// `key = value`: the assigned value (the trailing run) must not be a placeholder.
 fn assigned_value(m: &[u8]) -> bool {
-    let value = crate::detect::engine::assigned_value(m);
+    let value = crate::detect::secret_span::assigned_value(m);
     !is_placeholder_value(value) && !has_masked_tail(value) && !is_public_value(value)
 }
 
