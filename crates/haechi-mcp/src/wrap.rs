@@ -61,6 +61,8 @@ pub enum WrapError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot start a thread to relay the MCP server's streams: {0}")]
+    Thread(#[source] io::Error),
     #[error("cannot wait for {program}: {source}")]
     Wait {
         program: String,
@@ -139,29 +141,43 @@ where
     let (finished, drained) = mpsc::channel::<()>();
     let mut draining = 0;
 
-    {
+    let relays = {
         let (filter, ends) = (Arc::clone(&filter), Arc::clone(&ends));
-        thread::spawn(move || {
-            pump(&filter, &ends, client.input, Side::Client);
+        let client_input = client.input;
+        relay_thread("haechi-mcp-client", move || {
+            pump(&filter, &ends, client_input, Side::Client);
             // The client is done: the server sees the end of its input.
             ends.close_server();
-        });
+        })
     }
-    if let Some(stdout) = child.stdout.take() {
-        let (filter, ends, finished) = (Arc::clone(&filter), Arc::clone(&ends), finished.clone());
-        draining += 1;
-        thread::spawn(move || {
-            pump(&filter, &ends, stdout, Side::Server);
-            let _ = finished.send(());
-        });
-    }
-    if let Some(stderr) = child.stderr.take() {
-        let (filter, mut out) = (Arc::clone(&filter), client.stderr);
-        draining += 1;
-        thread::spawn(move || {
-            filter_stderr(&filter, stderr, &mut out);
-            let _ = finished.send(());
-        });
+    .and_then(|()| match child.stdout.take() {
+        Some(stdout) => {
+            let (filter, ends, finished) =
+                (Arc::clone(&filter), Arc::clone(&ends), finished.clone());
+            draining += 1;
+            relay_thread("haechi-mcp-server", move || {
+                pump(&filter, &ends, stdout, Side::Server);
+                let _ = finished.send(());
+            })
+        }
+        None => Ok(()),
+    })
+    .and_then(|()| match child.stderr.take() {
+        Some(stderr) => {
+            let (filter, mut out) = (Arc::clone(&filter), client.stderr);
+            draining += 1;
+            relay_thread("haechi-mcp-stderr", move || {
+                filter_stderr(&filter, stderr, &mut out);
+                let _ = finished.send(());
+            })
+        }
+        None => Ok(()),
+    });
+    if let Err(error) = relays {
+        // Nothing may reach the server unfiltered, and nobody would relay its answers.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(error);
     }
 
     let status = child
@@ -177,6 +193,17 @@ where
         }
     }
     Ok(status.code().unwrap_or(1))
+}
+
+fn relay_thread(
+    name: &str,
+    work: impl FnOnce() + core::marker::Send + 'static,
+) -> Result<(), WrapError> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(work)
+        .map(drop)
+        .map_err(WrapError::Thread)
 }
 
 /// The two ends lines are written to. Each line is written whole under its lock, so the two
@@ -258,14 +285,16 @@ fn forward_signals_to(pid: u32) -> Option<signal_hook::iterator::Handle> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?;
     let handle = signals.handle();
     let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
-    thread::spawn(move || {
-        for signal in signals.forever() {
-            let signal = match signal {
-                SIGINT => rustix::process::Signal::INT,
-                _ => rustix::process::Signal::TERM,
-            };
-            let _ = rustix::process::kill_process(pid, signal);
-        }
-    });
-    Some(handle)
+    let forwarding = thread::Builder::new()
+        .name("haechi-mcp-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let signal = match signal {
+                    SIGINT => rustix::process::Signal::INT,
+                    _ => rustix::process::Signal::TERM,
+                };
+                let _ = rustix::process::kill_process(pid, signal);
+            }
+        });
+    forwarding.ok().map(|_| handle)
 }
