@@ -311,7 +311,7 @@ else
 fi
 
 # ---------------------------------------------------------------- real SDKs
-echo "pytest tests/e2e (openai + anthropic SDKs)"
+echo "pytest tests/e2e (OpenAI, Anthropic and MCP SDKs; the MCP reference server)"
 pytest_env=(
   HAECHI_E2E_GATEWAY="$GATEWAY"
   HAECHI_E2E_ANTHROPIC_GATEWAY="${GW_URLS[anthropic]}"
