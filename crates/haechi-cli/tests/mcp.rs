@@ -69,6 +69,7 @@ fn mcp_stdio_filters_each_line_in_order_and_audits_every_decision() {
     assert_eq!(out[2]["method"], "notifications/initialized");
     assert_eq!(out[3]["error"]["code"], -32001);
     assert_eq!(out[4]["error"]["code"], -32000, "the oversized line");
+    assert_eq!(out[4]["id"], 4, "answered with the id read from its head");
     assert!(out[4]["error"]["data"]["reason"]
         .as_str()
         .unwrap()

@@ -154,18 +154,32 @@ impl McpFilter {
     pub fn handle_frame(&self, frame: &Frame, from: Side, caller: &Caller) -> Outcome {
         match frame {
             Frame::Line(line) => self.handle_line(line, from, caller),
-            Frame::Oversized { .. } => {
+            Frame::Oversized { head, .. } => {
                 let reason = format!(
                     "the message is longer than mcp.maxMessageBytes ({} bytes) and was discarded",
                     self.settings.max_message_bytes
                 );
-                self.unreadable(
-                    from,
-                    caller,
-                    "exceeds_max_message_bytes",
-                    &reason,
-                    "mcp_oversized",
-                )
+                let code = "exceeds_max_message_bytes";
+                match crate::message::peek_envelope(head) {
+                    // Whoever waits for this id gets the error instead of waiting forever.
+                    Some((kind, id)) => Refusal {
+                        filter: self,
+                        caller,
+                        id,
+                        to: Some(match kind {
+                            Kind::Request => from,
+                            _ => from.other(),
+                        }),
+                        from,
+                    }
+                    .refuse(
+                        Vec::new(),
+                        STDIO_ERROR,
+                        &json!({ "reason": reason }),
+                        Some(("mcp_oversized", code, None)),
+                    ),
+                    None => self.unreadable(from, caller, code, &reason, "mcp_oversized"),
+                }
             }
         }
     }

@@ -4,6 +4,9 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+/// How much of an oversized line is kept.
+pub const OVERSIZED_HEAD_BYTES: usize = 4096;
+
 /// Read-ahead: big enough that a burst of messages is read with few calls and filtered as one
 /// batch.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -12,8 +15,10 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 pub enum Frame {
     /// One line without its line ending (never blank).
     Line(Vec<u8>),
-    /// A line longer than the bound, discarded; `bytes` is its length.
-    Oversized { bytes: usize },
+    /// A line longer than the bound, discarded; `bytes` is its length, `head` its first
+    /// [`OVERSIZED_HEAD_BYTES`] bytes (enough to read the message's `id`, which comes first in
+    /// what real clients and servers write).
+    Oversized { bytes: usize, head: Vec<u8> },
 }
 
 pub struct LineReader<R> {
@@ -67,8 +72,11 @@ impl<R: Read> LineReader<R> {
                 }
                 if total <= self.max_bytes.saturating_add(1) {
                     line.extend_from_slice(chunk);
-                } else if !line.is_empty() {
-                    line = Vec::new(); // over the bound: stop holding it
+                } else {
+                    // Over the bound: keep only the head, for the id.
+                    let room = OVERSIZED_HEAD_BYTES.saturating_sub(line.len());
+                    line.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    line.truncate(OVERSIZED_HEAD_BYTES);
                 }
                 self.inner.consume(used);
                 if newline {
@@ -80,11 +88,17 @@ impl<R: Read> LineReader<R> {
                 return Ok(None);
             }
             if ends_with_cr {
-                line.pop();
                 total -= 1;
             }
             if total > self.max_bytes {
-                return Ok(Some(Frame::Oversized { bytes: total }));
+                line.truncate(OVERSIZED_HEAD_BYTES.min(total));
+                return Ok(Some(Frame::Oversized {
+                    bytes: total,
+                    head: line,
+                }));
+            }
+            if ends_with_cr {
+                line.pop();
             }
             if line.iter().all(u8::is_ascii_whitespace) {
                 if ended {
@@ -130,7 +144,13 @@ mod tests {
         input.extend_from_slice(b"\r\n{}\n");
         assert_eq!(
             frames(&input, 10),
-            vec![Frame::Oversized { bytes: 100 }, Frame::Line(b"{}".to_vec())]
+            vec![
+                Frame::Oversized {
+                    bytes: 100,
+                    head: vec![b'x'; 100]
+                },
+                Frame::Line(b"{}".to_vec())
+            ]
         );
         // Exactly at the bound is fine, CR not counted.
         assert_eq!(

@@ -117,6 +117,37 @@ impl Message {
     }
 }
 
+/// What the start of a message too long to read says about it: whether it is a request
+/// (`method` or `params` seen) or a response (`result` or `error` seen), and its `id`. The id
+/// counts only when another member follows it, so a value cut off by the bound is never
+/// taken for the whole id. `None` when the head does not tell.
+pub fn peek_envelope(head: &[u8]) -> Option<(Kind, Box<RawValue>)> {
+    let value = jiter::JsonValue::parse_with_config(head, false, jiter::PartialMode::On).ok()?;
+    let jiter::JsonValue::Object(members) = value else {
+        return None;
+    };
+    let keys: Vec<&str> = members.iter().map(|(key, _)| key.as_ref()).collect();
+    // The last `id` wins, as in `JSON.parse`.
+    let at = keys.iter().rposition(|&key| key == "id")?;
+    if at + 1 >= keys.len() {
+        return None;
+    }
+    let id = match &members[at].1 {
+        jiter::JsonValue::Int(n) => n.to_string(),
+        jiter::JsonValue::Str(text) => serde_json::to_string(text.as_ref()).ok()?,
+        jiter::JsonValue::Null => "null".to_owned(),
+        _ => return None,
+    };
+    let kind = if keys.iter().any(|&key| key == "method" || key == "params") {
+        Kind::Request
+    } else if keys.iter().any(|&key| key == "result" || key == "error") {
+        Kind::Response
+    } else {
+        return None;
+    };
+    Some((kind, RawValue::from_string(id).ok()?))
+}
+
 /// A JSON-RPC error answer, with its members in the reference's order.
 pub fn error_line(id: &RawValue, code: i64, message: &str, data: &Value) -> String {
     #[derive(serde::Serialize)]
@@ -216,6 +247,26 @@ mod tests {
         assert!(message.is_jsonrpc_2());
         assert_eq!(message.method(), Some(Err(())));
         assert_eq!(message.reply_id().get(), "null");
+    }
+
+    #[test]
+    fn the_head_of_a_long_message_tells_its_id_and_kind() {
+        let peek =
+            |head: &str| peek_envelope(head.as_bytes()).map(|(k, id)| (k, id.get().to_owned()));
+        assert_eq!(
+            peek(r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"text":"xxxx"#),
+            Some((Kind::Response, "7".to_owned()))
+        );
+        assert_eq!(
+            peek(r#"{"jsonrpc":"2.0","id":"a\"b","method":"tools/call","params":{"x":"yy"#),
+            Some((Kind::Request, r#""a\"b""#.to_owned()))
+        );
+        // An id at the cut may itself be cut: not trusted.
+        assert_eq!(peek(r#"{"jsonrpc":"2.0","id":12345"#), None);
+        assert_eq!(peek(r#"{"jsonrpc":"2.0","id":"abc"#), None);
+        // No id before the cut, or not an object.
+        assert_eq!(peek(r#"{"jsonrpc":"2.0","params":{"x":"yy"#), None);
+        assert_eq!(peek("[1,2,"), None);
     }
 
     #[test]

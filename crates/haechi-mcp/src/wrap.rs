@@ -265,7 +265,7 @@ fn filter_stderr(filter: &McpFilter, input: impl Read, out: &mut impl Write) {
                     .is_none_or(|event| filter.record_event(event).is_ok());
                 protected.line.filter(|_| recorded)
             }
-            Frame::Oversized { bytes } => Some(format!(
+            Frame::Oversized { bytes, .. } => Some(format!(
                 "[haechi: a stderr line of {bytes} bytes from the MCP server was dropped (over mcp.maxMessageBytes)]"
             )),
         };

@@ -286,7 +286,10 @@ fn unreadable_lines_answer_the_client_and_never_quote_the_line() {
     assert!(sent[0].line.contains("not valid UTF-8"));
 
     let sent = filter.record(filter.handle_frame(
-        &Frame::Oversized { bytes: 1 << 30 },
+        &Frame::Oversized {
+            bytes: 1 << 30,
+            head: b"xxxx".to_vec(),
+        },
         Side::Server,
         &filter.local_caller(),
     ));
@@ -368,5 +371,42 @@ fn prompt_injection_in_a_tool_result_is_audited_and_left_as_is() {
             .iter()
             .any(|l| l.contains(r#""operation":"result""#) && l.contains(r#""type":"injection""#)),
         "{lines:?}"
+    );
+}
+
+#[test]
+fn an_oversized_message_is_answered_to_whoever_waits_for_its_id() {
+    let (filter, audit) = filter_with(&enforcing());
+    let caller = filter.local_caller();
+    // A huge tool result from the server: the client waits for id 9.
+    let head =
+        br#"{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"xxxx"#.to_vec();
+    let frame = Frame::Oversized {
+        bytes: 1 << 26,
+        head,
+    };
+    let sent = filter.record(filter.handle_frame(&frame, Side::Server, &caller));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, Side::Client);
+    let answer: Value = serde_json::from_str(&sent[0].line).unwrap();
+    assert_eq!(answer["id"], 9);
+    assert_eq!(answer["error"]["code"], -32000);
+
+    // A huge request from the client goes back to the client, with its id.
+    let head = br#"{"jsonrpc":"2.0","id":"r-1","method":"tools/call","params":{"a":"yyy"#.to_vec();
+    let frame = Frame::Oversized {
+        bytes: 1 << 26,
+        head,
+    };
+    let sent = filter.record(filter.handle_frame(&frame, Side::Client, &caller));
+    assert_eq!(sent[0].to, Side::Client);
+    assert!(sent[0].line.contains(r#""id":"r-1""#));
+    assert_eq!(
+        audit
+            .lines()
+            .iter()
+            .filter(|l| l.contains(r#""decision":"mcp_oversized""#))
+            .count(),
+        2
     );
 }

@@ -13,7 +13,7 @@ use haechi_core::audit::MemoryAuditSink;
 use haechi_mcp::McpFilter;
 
 use haechi_core::stream::sse::{SseDecoder, SseEvent, SseLine};
-use haechi_mcp::lines::{Frame, LineReader};
+use haechi_mcp::lines::{Frame, LineReader, OVERSIZED_HEAD_BYTES};
 use haechi_mcp::Side;
 use proptest::prelude::*;
 use support::{enforcing, filter_with};
@@ -54,7 +54,11 @@ fn model(bytes: &[u8], max: usize) -> Vec<Frame> {
     for part in parts {
         let line = part.strip_suffix(b"\r").unwrap_or(part);
         if line.len() > max {
-            frames.push(Frame::Oversized { bytes: line.len() });
+            let head = line[..line.len().min(OVERSIZED_HEAD_BYTES)].to_vec();
+            frames.push(Frame::Oversized {
+                bytes: line.len(),
+                head,
+            });
         } else if !line.iter().all(u8::is_ascii_whitespace) {
             frames.push(Frame::Line(line.to_vec()));
         }
