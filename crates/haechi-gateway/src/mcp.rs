@@ -35,7 +35,7 @@ use crate::error::GatewayError;
 use crate::gateway::{run_blocking, Gateway};
 use crate::headers::{rewritten_json_headers, sanitize_response_headers};
 use crate::reply::{full, Body, BodyError};
-use crate::response::{response_cap, unprotected, Uninspectable};
+use crate::response::{header_text, response_cap, unprotected, Uninspectable};
 use crate::scope::{InFlight, Scope};
 
 /// Events relayed ahead of a slow client before the stream waits for it.
@@ -126,8 +126,13 @@ impl Gateway {
         request_headers: HeaderMap,
     ) -> Result<Response<Body>, GatewayError> {
         let (mut parts, incoming) = upstream.into_parts();
-        let content_type = header_text(&parts.headers, CONTENT_TYPE);
-        let encoding = header_text(&parts.headers, CONTENT_ENCODING);
+        let lowercase = |name| {
+            header_text(&parts.headers, name)
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        };
+        let content_type = lowercase(CONTENT_TYPE);
+        let encoding = lowercase(CONTENT_ENCODING);
         let compressed = !encoding.is_empty() && encoding.trim() != "identity";
         sanitize_response_headers(&mut parts.headers);
         if content_type.starts_with("text/event-stream") && !compressed {
@@ -382,13 +387,4 @@ fn accepted() -> Response<Body> {
     let mut response = Response::new(full(Bytes::new()));
     *response.status_mut() = StatusCode::ACCEPTED;
     response
-}
-
-/// A header's value, lowercased ("" when absent or not text).
-fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> String {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default()
 }

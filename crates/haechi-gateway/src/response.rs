@@ -299,7 +299,7 @@ pub(crate) async fn unprotected(
     Ok((json(StatusCode::BAD_GATEWAY, &body), decision))
 }
 
-fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+pub(crate) fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
