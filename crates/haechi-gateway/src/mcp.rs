@@ -28,7 +28,7 @@ use hyper::body::{Frame, Incoming};
 use tokio::sync::mpsc;
 
 use haechi_core::stream::sse::{SseDecoder, SseError, SseEvent};
-use haechi_mcp::{Caller, McpFilter, Outcome, Side};
+use haechi_mcp::{Caller, McpFilter, Outcome, Side, Waiting};
 
 use crate::body::{declared_length, read_capped, ReadError};
 use crate::error::GatewayError;
@@ -310,12 +310,11 @@ impl EventRelay {
         for prepared in outcome.events {
             if self.gateway.audit.record(prepared).await.is_err() {
                 tracing::error!(event = "audit_write_failed", code = "mcp_stream");
-                for send in outcome.unrecorded {
-                    if send.to == Side::Client {
-                        let _ = sender
-                            .send(Bytes::from(event.with_data(&send.line).encode()))
-                            .await;
-                    }
+                let answer = outcome.waiting.as_ref().map(Waiting::unrecorded_answer);
+                if let Some(send) = answer.filter(|send| send.to == Side::Client) {
+                    let _ = sender
+                        .send(Bytes::from(event.with_data(&send.line).encode()))
+                        .await;
                 }
                 return false;
             }

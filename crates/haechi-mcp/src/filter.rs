@@ -93,9 +93,30 @@ pub struct Outcome {
     pub events: Vec<PreparedEvent>,
     /// The lines to send once the events are recorded.
     pub send: Vec<Send>,
-    /// The lines to send instead when an event cannot be recorded: nothing unrecorded is
-    /// forwarded, and whoever waits gets an error rather than silence.
-    pub unrecorded: Vec<Send>,
+    /// Who waits for an answer to this message, told when an event cannot be recorded:
+    /// nothing unrecorded is forwarded, and the waiting side gets an error, not silence.
+    pub waiting: Option<Waiting>,
+}
+
+/// The side waiting for an answer, and the id it waits for.
+#[derive(Debug)]
+pub struct Waiting {
+    pub to: Side,
+    pub id: Box<RawValue>,
+}
+
+impl Waiting {
+    /// What to send instead of the outcome's lines when an event could not be recorded (built
+    /// only then: the common case pays nothing for it).
+    pub fn unrecorded_answer(&self) -> Send {
+        let data = json!({
+            "reason": "the audit log could not be written; the message was not forwarded"
+        });
+        Send {
+            to: self.to,
+            line: error_line(&self.id, STDIO_ERROR.0, STDIO_ERROR.1, &data),
+        }
+    }
 }
 
 /// A stderr line of a wrapped server after protection.
@@ -220,14 +241,27 @@ impl McpFilter {
             },
             from,
         };
-        match self.admit(&message, from, &refusal) {
+        let method = message.method();
+        match self.admit(&message, method.as_ref(), from, &refusal) {
             Some(refused) => refused,
-            None => self.protect_members(original, message, from, caller, &refusal),
+            None => {
+                let operation = match method {
+                    Some(Ok(method)) => method,
+                    _ => "params".to_owned(),
+                };
+                self.protect_members(original, message, &operation, from, caller, &refusal)
+            }
         }
     }
 
     /// Rules 1 and 2: the JSON-RPC version and, for the client, the method allowlist.
-    fn admit(&self, message: &Message, from: Side, refusal: &Refusal<'_>) -> Option<Outcome> {
+    fn admit(
+        &self,
+        message: &Message,
+        method: Option<&Result<String, ()>>,
+        from: Side,
+        refusal: &Refusal<'_>,
+    ) -> Option<Outcome> {
         if self.settings.require_json_rpc && !message.is_jsonrpc_2() {
             return Some(refusal.refuse(
                 Vec::new(),
@@ -236,14 +270,14 @@ impl McpFilter {
                 Some(("mcp_invalid_jsonrpc", "not_jsonrpc_2", None)),
             ));
         }
-        match message.method() {
+        match method {
             Some(Err(())) => Some(refusal.refuse(
                 Vec::new(),
                 INVALID_JSONRPC,
                 &json!({ "reason": "the JSON-RPC method must be a string" }),
                 Some(("mcp_invalid_jsonrpc", "method_not_a_string", None)),
             )),
-            Some(Ok(method)) if from == Side::Client && !self.allows(&method) => {
+            Some(Ok(method)) if from == Side::Client && !self.allows(method) => {
                 Some(refusal.refuse(
                     Vec::new(),
                     METHOD_NOT_ALLOWED,
@@ -251,7 +285,7 @@ impl McpFilter {
                     Some((
                         "mcp_method_not_allowed",
                         "not_in_allowlist",
-                        audit_method(&method),
+                        audit_method(method),
                     )),
                 ))
             }
@@ -259,27 +293,24 @@ impl McpFilter {
         }
     }
 
-    /// Rule 3: protect `params`, `result` and `error`, then forward (the original text when
-    /// nothing changed).
+    /// Rule 3: protect `params` (audited under `operation`), `result` and `error`, then
+    /// forward (the original text when nothing changed).
     fn protect_members(
         &self,
         original: &str,
         mut message: Message,
+        operation: &str,
         from: Side,
         caller: &Caller,
         refusal: &Refusal<'_>,
     ) -> Outcome {
-        let method = match message.method() {
-            Some(Ok(method)) => method,
-            _ => "params".to_owned(),
-        };
         let settings = &self.settings;
         let members = [
             (
                 "params",
                 settings.protect_params,
                 Direction::Request,
-                method.as_str(),
+                operation,
             ),
             (
                 "result",
@@ -338,7 +369,7 @@ impl McpFilter {
                 to: from.other(),
                 line,
             }],
-            unrecorded: refusal.unrecorded(),
+            waiting: refusal.waiting(),
         }
     }
 
@@ -353,15 +384,15 @@ impl McpFilter {
     pub fn record_batch(&self, outcomes: Vec<Outcome>) -> Vec<Send> {
         let mut events = Vec::new();
         let mut send = Vec::new();
-        let mut unrecorded = Vec::new();
+        let mut waiting = Vec::new();
         for outcome in outcomes {
             events.extend(outcome.events);
             send.extend(outcome.send);
-            unrecorded.extend(outcome.unrecorded);
+            waiting.extend(outcome.waiting);
         }
         match self.protector.audit().record_all(events) {
             Ok(()) => send,
-            Err(_) => unrecorded,
+            Err(_) => waiting.iter().map(Waiting::unrecorded_answer).collect(),
         }
     }
 
@@ -437,12 +468,12 @@ impl McpFilter {
             events: vec![self.refusal_event(from, caller, decision, code, None)],
             send: vec![Send {
                 to: Side::Client,
-                line: line.clone(),
-            }],
-            unrecorded: vec![Send {
-                to: Side::Client,
                 line,
             }],
+            waiting: Some(Waiting {
+                to: Side::Client,
+                id: null(),
+            }),
         }
     }
 
@@ -502,15 +533,15 @@ impl Refusal<'_> {
         Outcome {
             events,
             send: self.answer(code, name, data),
-            unrecorded: self.unrecorded(),
+            waiting: self.waiting(),
         }
     }
 
-    fn unrecorded(&self) -> Vec<Send> {
-        let data = json!({
-            "reason": "the audit log could not be written; the message was not forwarded"
-        });
-        self.answer(STDIO_ERROR.0, STDIO_ERROR.1, &data)
+    fn waiting(&self) -> Option<Waiting> {
+        self.to.map(|to| Waiting {
+            to,
+            id: self.id.clone(),
+        })
     }
 
     fn answer(&self, code: i64, name: &str, data: &Value) -> Vec<Send> {

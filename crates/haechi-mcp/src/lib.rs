@@ -16,4 +16,4 @@ pub mod message;
 pub mod stdio;
 pub mod wrap;
 
-pub use filter::{Caller, McpFilter, Outcome, Send, Side};
+pub use filter::{Caller, McpFilter, Outcome, Send, Side, Waiting};

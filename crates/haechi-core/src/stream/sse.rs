@@ -49,28 +49,28 @@ impl SseEvent {
     /// The same event with its data replaced: the `data` lines become `data` (one line per
     /// line of it), in the place of the first one; other lines are kept in order.
     pub fn with_data(&self, data: &str) -> SseEvent {
-        let mut lines = Vec::with_capacity(self.lines.len() + 1);
-        let mut placed = false;
-        for line in &self.lines {
-            match line {
-                SseLine::Field { name, .. } if name == "data" => {
-                    if !placed {
-                        lines.extend(data.split('\n').map(|part| SseLine::Field {
-                            name: "data".into(),
-                            value: part.into(),
-                        }));
-                        placed = true;
-                    }
-                }
-                other => lines.push(other.clone()),
-            }
-        }
-        if !placed {
-            lines.extend(data.split('\n').map(|part| SseLine::Field {
+        let data_lines = || {
+            data.split('\n').map(|part| SseLine::Field {
                 name: "data".into(),
                 value: part.into(),
-            }));
-        }
+            })
+        };
+        let is_data =
+            |line: &SseLine| matches!(line, SseLine::Field { name, .. } if name == "data");
+        let first_data = self
+            .lines
+            .iter()
+            .position(is_data)
+            .unwrap_or(self.lines.len());
+        let mut lines: Vec<SseLine> = Vec::with_capacity(self.lines.len() + 1);
+        lines.extend(self.lines[..first_data].iter().cloned());
+        lines.extend(data_lines());
+        lines.extend(
+            self.lines[first_data..]
+                .iter()
+                .filter(|line| !is_data(line))
+                .cloned(),
+        );
         SseEvent { lines }
     }
 
