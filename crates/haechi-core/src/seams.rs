@@ -209,6 +209,21 @@ pub trait AuditSink: Send + Sync {
     fn ready(&self) -> Result<(), ProviderError> {
         Ok(())
     }
+
+    /// Whether [`Self::record_all`] returns without waiting for the disk (no sync per append),
+    /// so that a thread which must not block for long (an async runtime's) may append. By
+    /// default, no.
+    fn appends_without_sync(&self) -> bool {
+        false
+    }
+
+    /// The store behind this sink that async callers may append their own batches to, on their
+    /// own thread, instead of handing every event to [`Self::submit`]: offered by a writer
+    /// thread whose store [appends without a sync](Self::appends_without_sync), where a
+    /// hand-off per event costs more than the append itself. By default, none.
+    fn direct_store(&self) -> Option<std::sync::Arc<dyn AuditSink>> {
+        None
+    }
 }
 
 /// Receives the outcome of appending one audit event, exactly once.

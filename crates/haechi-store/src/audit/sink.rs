@@ -197,6 +197,11 @@ impl AuditSink for JsonlAuditSink {
     fn ready(&self) -> Result<(), ProviderError> {
         self.probe()
     }
+
+    /// Yes unless `audit.fsync` is `every-batch` (a background sync or none).
+    fn appends_without_sync(&self) -> bool {
+        self.log.store().options.fsync != FsyncPolicy::EveryBatch
+    }
 }
 
 impl JsonlStore {

@@ -109,6 +109,14 @@ impl AuditSink for AuditWriter {
         }
         self.target.ready()
     }
+
+    /// The target, when its appends never wait for a sync: then the thread hop costs more
+    /// than the append, and async callers batch their own events ([`AuditSink::direct_store`]).
+    fn direct_store(&self) -> Option<Arc<dyn AuditSink>> {
+        self.target
+            .appends_without_sync()
+            .then(|| Arc::clone(&self.target))
+    }
 }
 
 /// The writer thread's side: one append (and at most one sync) per batch; every event of the

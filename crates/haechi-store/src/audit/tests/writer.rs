@@ -169,3 +169,27 @@ fn readiness_follows_the_last_append_and_recovers_through_the_probe() {
         .unwrap();
     assert!(writer.ready().is_ok());
 }
+
+#[test]
+fn the_store_is_offered_for_direct_appends_only_when_it_never_waits_for_a_sync() {
+    use crate::audit::{FsyncPolicy, JsonlAuditSink, JsonlOptions};
+    let dir = tempfile::tempdir().unwrap();
+    for (fsync, offered) in [
+        (FsyncPolicy::EveryBatch, false),
+        (FsyncPolicy::Interval(Duration::from_millis(100)), true),
+        (FsyncPolicy::Never, true),
+    ] {
+        let options = JsonlOptions {
+            fsync,
+            ..JsonlOptions::default()
+        };
+        let sink = Arc::new(JsonlAuditSink::new(dir.path().join("audit.jsonl"), options).unwrap());
+        assert_eq!(sink.appends_without_sync(), offered, "{fsync:?}");
+        let writer = AuditWriter::spawn(sink, WriterOptions::default()).unwrap();
+        assert_eq!(writer.direct_store().is_some(), offered, "{fsync:?}");
+    }
+    // A target that says nothing about syncing is never appended to directly.
+    let writer =
+        AuditWriter::spawn(Arc::new(Counting::default()), WriterOptions::default()).unwrap();
+    assert!(writer.direct_store().is_none());
+}
