@@ -100,8 +100,49 @@ pub fn chat_payload() -> String {
     .to_string()
 }
 
+/// The body `scripts/bench-gateway.sh` sends (an email, a phone number and two secrets).
+const GATEWAY_REQUEST: &str = r#"{"model":"gpt-4o-mini","temperature":0.2,"max_tokens":256,"messages":[{"role":"system","content":"You are a careful support assistant for an online bookshop. Answer briefly and politely, never invent order details, and ask for clarification when a request is ambiguous. Summaries should use plain language and short sentences."},{"role":"user","content":"Hello! I ordered three paperbacks last week and the parcel still has not arrived. My tracking page says it left the warehouse on Monday but nothing has changed since then. Could you check what is going on? You can reach me at jane.doe@example.com or on 010-1234-5678 during office hours. Also, our integration keeps failing with the config line api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc and the staging box still has password=Kq7vR2mXw9LpT4zN, so please tell me whether I should rotate both. I would also like to know whether I can change the delivery address to my office, and whether the bookshop offers gift wrapping for the second order I am planning to place next month. Thank you very much for your help, and sorry!"}]}"#;
+
+/// The benchmark stub's chat answer.
+const GATEWAY_RESPONSE: &str = r#"{"id":"chatcmpl-stub-1","object":"chat.completion","created":1796563358,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the stub upstream. This canned completion carries no personal data, so a protecting gateway can pass it through unchanged.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":17,"completion_tokens":34,"total_tokens":51},"system_fingerprint":"fp_stub"}"#;
+
 fn bench_protect(c: &mut Criterion) {
     let protector = protector();
+    // What the gateway's benchmark asks of the pipeline per request: the request in enforce,
+    // the answer in report-only (both events prepared).
+    let request = ProtectContext::new(
+        "llm-http",
+        "request:POST chat-completions",
+        Direction::Request,
+        Mode::Enforce,
+    );
+    let response = ProtectContext::new(
+        "llm-http",
+        "response:POST chat-completions",
+        Direction::Response,
+        Mode::ReportOnly,
+    );
+    let mut group = c.benchmark_group("gateway_exchange");
+    group.bench_function("request", |b| {
+        b.iter(|| {
+            black_box(
+                protector
+                    .protect(black_box(GATEWAY_REQUEST), &request)
+                    .is_ok(),
+            )
+        })
+    });
+    group.bench_function("response", |b| {
+        b.iter(|| {
+            black_box(
+                protector
+                    .protect(black_box(GATEWAY_RESPONSE), &response)
+                    .is_ok(),
+            )
+        })
+    });
+    group.finish();
+
     let context = ProtectContext::new("bench", "protect", Direction::Request, Mode::Enforce);
     let cases = [
         ("flat_256kb", flat_payload(256)),

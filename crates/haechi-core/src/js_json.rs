@@ -8,7 +8,6 @@
 //! whitespace, JavaScript string escaping and number rendering.
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
@@ -173,7 +172,7 @@ pub fn push_string(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     // Most strings need no escape at all: find the first byte that does before going byte by byte.
-    let Some(first) = text.bytes().position(needs_escape) else {
+    let Some(first) = first_escape(text.as_bytes()) else {
         out.push_str(text);
         out.push('"');
         return;
@@ -213,6 +212,34 @@ fn needs_escape(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\'
 }
 
+/// The index of the first byte `JSON.stringify` escapes. Audit strings are mostly plain, so
+/// eight bytes are tested at a time (bitwise, on a `u64`), then the chunk that has one is
+/// searched byte by byte.
+fn first_escape(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether a byte of `word` is zero (the classic test; exact as "any", which is all we need).
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let mut offset = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        // A byte below 0x20 has its top three bits clear.
+        let control = has_zero(word & u64::from_ne_bytes([0xe0; 8]));
+        let quote = has_zero(word ^ u64::from_ne_bytes([b'"'; 8]));
+        let backslash = has_zero(word ^ u64::from_ne_bytes([b'\\'; 8]));
+        if control || quote || backslash {
+            break;
+        }
+        offset += 8;
+    }
+    bytes[offset..]
+        .iter()
+        .position(|&byte| needs_escape(byte))
+        .map(|index| offset + index)
+}
+
 /// JavaScript's `Number::toString` (what `JSON.stringify` prints), for any `f64`.
 pub fn js_number(value: f64) -> String {
     let mut out = String::new();
@@ -220,101 +247,14 @@ pub fn js_number(value: f64) -> String {
     out
 }
 
-/// Append an `f64` as JavaScript prints it.
+/// Append an `f64` as JavaScript prints it (`Number::prototype::toString`, by `ryu-js`).
 pub fn push_js_number(out: &mut String, value: f64) {
     if !value.is_finite() {
         // JSON.stringify renders NaN and ±Infinity as null.
         out.push_str("null");
         return;
     }
-    if value == 0.0 {
-        // Both +0 and -0 print as "0".
-        out.push('0');
-        return;
-    }
-    if value < 0.0 {
-        out.push('-');
-    }
-    // Rust's `{:e}` prints the shortest digit string that round-trips, as ECMAScript requires;
-    // only the placement of the point and the exponent differ, so re-lay the digits out. Both
-    // texts fit on the stack (at most 17 digits and a three-digit exponent).
-    let mut scientific = StackText::default();
-    if write!(scientific, "{:e}", value.abs()).is_err() {
-        out.push_str("null"); // unreachable: `{:e}` of an f64 fits the buffer
-        return;
-    }
-    let scientific = scientific.as_str();
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
-    let mut digit_bytes = StackText::default();
-    for byte in mantissa.bytes().filter(|byte| *byte != b'.') {
-        digit_bytes.push(byte);
-    }
-    let digits = digit_bytes.as_str();
-    let exponent: i64 = exponent.parse().unwrap_or(0);
-    let k = digits.len() as i64;
-    // ECMAScript's n: the value is 0.d1d2…dk × 10^n.
-    let n = exponent + 1;
-    if k <= n && n <= 21 {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        let (whole, fraction) = digits.split_at(n as usize);
-        out.push_str(whole);
-        out.push('.');
-        out.push_str(fraction);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(digits);
-    } else {
-        let (first, rest) = digits.split_at(1);
-        out.push_str(first);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        out.push('e');
-        out.push(if n - 1 < 0 { '-' } else { '+' });
-        out.push_str(itoa::Buffer::new().format((n - 1).unsigned_abs()));
-    }
-}
-
-/// A short ASCII text kept on the stack (number formatting without allocating).
-struct StackText {
-    bytes: [u8; 40],
-    len: usize,
-}
-
-impl Default for StackText {
-    fn default() -> Self {
-        StackText {
-            bytes: [0; 40],
-            len: 0,
-        }
-    }
-}
-
-impl StackText {
-    fn push(&mut self, byte: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = byte;
-            self.len += 1;
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        let end = self.len + text.len();
-        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(text.as_bytes());
-        self.len = end;
-        Ok(())
-    }
+    out.push_str(ryu_js::Buffer::new().format_finite(value));
 }
 
 #[cfg(test)]

@@ -38,10 +38,20 @@ struct Layout {
 }
 
 /// The canonical order of `keys` (all ASCII, so JavaScript's UTF-16 order is byte order).
+/// Refuses to compile a key that is not a plain identifier, which is written without escaping.
 const fn canonical_order<const N: usize>(keys: [&'static str; N]) -> [usize; N] {
     let mut order = [0usize; N];
     let mut i = 0;
     while i < N {
+        let key = keys[i].as_bytes();
+        let mut j = 0;
+        while j < key.len() {
+            assert!(
+                key[j].is_ascii_alphanumeric(),
+                "layout keys are plain identifiers"
+            );
+            j += 1;
+        }
         order[i] = i;
         i += 1;
     }
@@ -239,8 +249,10 @@ fn write_fixed(
                 *slot = Some(out.len());
             }
         }
-        push_string(out, key);
-        out.push(':');
+        // Layout keys are plain identifiers: nothing to escape.
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
         value.write(out, sorted);
     }
     if let Some(slot @ None) = link_at.as_mut() {

@@ -102,3 +102,21 @@ fn stringify_keeps_insertion_order() {
     let value = json!({"z": 1, "a": [1.5, "x"], "m": {}});
     assert_eq!(js_stringify(&value), "{\"z\":1,\"a\":[1.5,\"x\"],\"m\":{}}");
 }
+
+#[test]
+fn an_escaped_byte_is_found_wherever_it_falls_in_a_word() {
+    // Every special byte at every position of strings spanning several eight-byte words (the
+    // word-at-a-time search must not miss one at a word's edge or in the tail).
+    for len in 1..=19 {
+        for position in 0..len {
+            for special in ['"', '\\', '\n', '\u{0}', '\u{1f}', 'é'] {
+                let mut text: String = "abcdefghijklmnopqrs"[..len].to_owned();
+                text.replace_range(position..=position, &special.to_string());
+                let mut out = String::new();
+                push_string(&mut out, &text);
+                let expected = serde_json::to_string(&text).unwrap_or_default();
+                assert_eq!(out, expected, "{text:?}");
+            }
+        }
+    }
+}
