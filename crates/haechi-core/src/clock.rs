@@ -29,7 +29,32 @@ pub fn add_days(now: i64, days: f64) -> Option<i64> {
 
 /// Now, as `new Date().toISOString()` writes it.
 pub fn iso_now() -> String {
-    iso(now_ms()).unwrap_or_else(|| String::from("1970-01-01T00:00:00.000Z"))
+    iso_reusing_second(now_ms()).unwrap_or_else(|| String::from("1970-01-01T00:00:00.000Z"))
+}
+
+/// [`iso`], formatting the date and time of day once per second per thread (every audit event
+/// is stamped, and a busy gateway stamps many in the same second).
+fn iso_reusing_second(ms: i64) -> Option<String> {
+    thread_local! {
+        /// A second since the epoch and its text up to the milliseconds (`…T12:49:29.`).
+        static SECOND: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
+    }
+    let (second, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    SECOND.with_borrow_mut(|cached| {
+        if cached.as_ref().is_none_or(|(at, _)| *at != second) {
+            let mut text = iso(second * 1000)?;
+            text.truncate(text.len() - "000Z".len());
+            *cached = Some((second, text));
+        }
+        let (_, prefix) = cached.as_ref()?;
+        let mut text = String::with_capacity(prefix.len() + 4);
+        text.push_str(prefix);
+        text.push(char::from(b'0' + (millis / 100) as u8));
+        text.push(char::from(b'0' + (millis / 10 % 10) as u8));
+        text.push(char::from(b'0' + (millis % 10) as u8));
+        text.push('Z');
+        Some(text)
+    })
 }
 
 /// `new Date(ms).toISOString()` for years 1970..=9999.
@@ -52,6 +77,20 @@ pub fn parse_ms(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_per_second_text_gives_what_iso_gives() {
+        let starts = [0, 1_767_225_599_000, 1_767_225_600_000, 253_402_300_799_000];
+        for start in starts {
+            for ms in (start..start + 2_000)
+                .step_by(7)
+                .chain([start + 999, start + 1_000])
+            {
+                assert_eq!(iso_reusing_second(ms), iso(ms), "{ms}");
+            }
+        }
+        assert_eq!(iso_reusing_second(MAX_MS + 1), iso(MAX_MS + 1));
+    }
 
     #[test]
     fn formats_like_to_iso_string() {

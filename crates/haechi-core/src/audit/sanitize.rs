@@ -77,6 +77,14 @@ const SCALAR_FIELDS: [&str; 11] = [
 ];
 /// Markers of transformed payload text: an event holding one is holding payload.
 const PAYLOAD_MARKERS: [&str; 2] = [crate::markers::TOKEN_OPEN, crate::markers::ENVELOPE_OPEN];
+// `is_payload_like` looks for a `[` before looking for the markers.
+const _: () = {
+    let mut i = 0;
+    while i < PAYLOAD_MARKERS.len() {
+        assert!(PAYLOAD_MARKERS[i].as_bytes()[0] == b'[');
+        i += 1;
+    }
+};
 
 /// Whether `key` is on the forbidden list.
 pub fn is_forbidden_key(key: &str) -> bool {
@@ -267,7 +275,10 @@ pub(crate) fn clean_token(text: &str) -> &str {
 
 fn is_payload_like(text: &str) -> bool {
     let too_long = text.len() > MAX_STRING_CHARS && text.chars().count() > MAX_STRING_CHARS;
-    too_long || PAYLOAD_MARKERS.iter().any(|marker| text.contains(marker))
+    // Every marker opens with `[`: most event strings have none, found with one vector search.
+    too_long
+        || (memchr::memchr(b'[', text.as_bytes()).is_some()
+            && PAYLOAD_MARKERS.iter().any(|marker| text.contains(marker)))
 }
 
 /// A `token` field may only hold a vault token id, the keyed `nontoken_` digest the vault

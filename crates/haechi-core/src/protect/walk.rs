@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::ops::Range;
 
 use jiter::{Jiter, JiterError, Peek};
@@ -316,7 +315,8 @@ impl ShapeHasher {
             value.encode_utf16().count()
         };
         self.push(br#"{"type":"string","length":"#);
-        let _ = write!(self.buffer, "{length}}}");
+        self.push(itoa::Buffer::new().format(length).as_bytes());
+        self.push(b"}");
     }
 
     /// A key as JSON.stringify writes it. Unescaped raw content is already in that form.
