@@ -18,6 +18,7 @@
 //! reference's skip of bare number leaves on the response direction
 //! (`responseProtection.scanNumbers`) — call `scan` only for leaves that should be scanned.
 
+mod clean_leaves;
 mod context;
 pub mod corpus;
 mod custom;
@@ -130,6 +131,8 @@ pub struct Detector {
     /// Built-in and custom detection types, for recognising `[REDACTED:<type>]` markers.
     known_types: Vec<Arc<str>>,
     decode_and_rescan: bool,
+    /// Short texts this detector found clean, per thread.
+    clean_leaves: clean_leaves::CleanLeaves,
     /// Test switch: run every rule over the whole leaf, no prefilter, no runs (the reference
     /// the gated engine is checked against).
     #[cfg(test)]
@@ -233,6 +236,7 @@ impl Detector {
             prefilter,
             known_types,
             decode_and_rescan: filters.decode_and_rescan,
+            clean_leaves: clean_leaves::CleanLeaves::default(),
             #[cfg(test)]
             exhaustive: false,
         })
@@ -240,6 +244,25 @@ impl Detector {
 
     /// Scan one leaf, appending findings to `out`, sorted by `start`.
     pub fn scan(&self, text: &str, kind: LeafKind, direction: Direction, out: &mut Vec<Finding>) {
+        let numeric = kind == LeafKind::Number;
+        let short = text.len() <= clean_leaves::MAX_LEN;
+        if short && self.clean_leaves.contains(text, direction, numeric) {
+            return;
+        }
+        let base = out.len();
+        self.scan_uncached(text, numeric, direction, out);
+        if short && out.len() == base {
+            self.clean_leaves.insert(text, direction, numeric);
+        }
+    }
+
+    fn scan_uncached(
+        &self,
+        text: &str,
+        numeric: bool,
+        direction: Direction,
+        out: &mut Vec<Finding>,
+    ) {
         let base = out.len();
         match normalize::fold(text) {
             Folded::Same => self.scan_spans(text.as_bytes(), None, text, direction, out),
@@ -250,7 +273,7 @@ impl Detector {
                 self.whole_leaf(folded.as_bytes(), direction, false, text.len(), out);
             }
         }
-        if self.decode_and_rescan && kind != LeafKind::Number {
+        if self.decode_and_rescan && !numeric {
             if let Some(decoded) = decode::decode_leaf(text) {
                 let decoded = match normalize::fold(&decoded) {
                     Folded::Same => decoded,

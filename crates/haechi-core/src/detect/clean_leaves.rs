@@ -1,0 +1,126 @@
+//! Short leaves already found clean, remembered per thread.
+//!
+//! Keys, roles, model names, finish reasons and object types come back in every request and
+//! answer, and a scan of each costs a prefilter pass even when nothing matches. A scan is a pure
+//! function of the text, the direction and whether the leaf is a number, so a short text that
+//! came out clean once is clean again. Only clean texts are kept: a text with a finding is
+//! always scanned. The set is bounded and emptied when full; its hasher is std's keyed SipHash,
+//! so texts chosen to collide cannot turn lookups slow.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use thread_local::ThreadLocal;
+
+use crate::vocab::Direction;
+
+/// Longest text remembered, in bytes.
+pub(super) const MAX_LEN: usize = 64;
+/// Most texts remembered per thread before the set is emptied.
+const CAPACITY: usize = 1024;
+
+#[derive(Default)]
+pub(super) struct CleanLeaves {
+    per_thread: ThreadLocal<RefCell<Seen>>,
+}
+
+#[derive(Default)]
+struct Seen {
+    texts: HashSet<Box<[u8]>>,
+    /// The key being looked up, built here so a lookup allocates nothing.
+    key: Vec<u8>,
+}
+
+impl Seen {
+    /// The key of a leaf: its direction and numberness, then its text.
+    fn fill_key(&mut self, text: &str, direction: Direction, numeric: bool) {
+        self.key.clear();
+        self.key
+            .push(u8::from(direction == Direction::Response) << 1 | u8::from(numeric));
+        self.key.extend_from_slice(text.as_bytes());
+    }
+}
+
+impl CleanLeaves {
+    /// Whether `text` was found clean before (on this thread).
+    pub(super) fn contains(&self, text: &str, direction: Direction, numeric: bool) -> bool {
+        let Some(seen) = self.per_thread.get() else {
+            return false;
+        };
+        let mut seen = seen.borrow_mut();
+        seen.fill_key(text, direction, numeric);
+        seen.texts.contains(seen.key.as_slice())
+    }
+
+    /// Remember that `text` (at most [`MAX_LEN`] bytes) is clean.
+    pub(super) fn insert(&self, text: &str, direction: Direction, numeric: bool) {
+        let mut seen = self.per_thread.get_or_default().borrow_mut();
+        if seen.texts.len() >= CAPACITY {
+            seen.texts.clear();
+        }
+        seen.fill_key(text, direction, numeric);
+        let key = seen.key.clone().into_boxed_slice();
+        seen.texts.insert(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FiltersConfig;
+    use crate::detect::Detector;
+    use crate::vocab::LeafKind;
+
+    #[test]
+    fn a_text_is_remembered_for_its_direction_and_numberness_only() {
+        let clean = CleanLeaves::default();
+        assert!(!clean.contains("assistant", Direction::Response, false));
+        clean.insert("assistant", Direction::Response, false);
+        assert!(clean.contains("assistant", Direction::Response, false));
+        assert!(!clean.contains("assistant", Direction::Request, false));
+        assert!(!clean.contains("assistant", Direction::Response, true));
+        assert!(!clean.contains("assistan", Direction::Response, false));
+    }
+
+    #[test]
+    fn a_full_set_starts_over() {
+        let clean = CleanLeaves::default();
+        for n in 0..=CAPACITY {
+            clean.insert(&format!("value-{n}"), Direction::Request, false);
+        }
+        assert!(!clean.contains("value-0", Direction::Request, false));
+        assert!(clean.contains(&format!("value-{CAPACITY}"), Direction::Request, false));
+    }
+
+    #[test]
+    fn a_text_with_a_finding_is_found_every_time_and_a_clean_one_stays_clean() {
+        let detector = Detector::new(&FiltersConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..3 {
+            let mut found = Vec::new();
+            detector.scan(
+                "minji.kim@example.com",
+                LeafKind::Value,
+                Direction::Request,
+                &mut found,
+            );
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(&*found[0].detection_type, "email");
+            let mut none = Vec::new();
+            detector.scan(
+                "gpt-4o-mini",
+                LeafKind::Value,
+                Direction::Request,
+                &mut none,
+            );
+            assert!(none.is_empty(), "{none:?}");
+        }
+        assert!(detector
+            .clean_leaves
+            .contains("gpt-4o-mini", Direction::Request, false));
+        assert!(!detector.clean_leaves.contains(
+            "minji.kim@example.com",
+            Direction::Request,
+            false
+        ));
+    }
+}
