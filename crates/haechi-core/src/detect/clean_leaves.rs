@@ -24,43 +24,30 @@ pub(super) struct CleanLeaves {
     per_thread: ThreadLocal<RefCell<Seen>>,
 }
 
+/// Clean texts per kind of leaf (request or response, number or not), so a text is looked up
+/// as it is, without building a key.
 #[derive(Default)]
-struct Seen {
-    texts: HashSet<Box<[u8]>>,
-    /// The key being looked up, built here so a lookup allocates nothing.
-    key: Vec<u8>,
-}
+struct Seen([HashSet<Box<str>>; 4]);
 
-impl Seen {
-    /// The key of a leaf: its direction and numberness, then its text.
-    fn fill_key(&mut self, text: &str, direction: Direction, numeric: bool) {
-        self.key.clear();
-        self.key
-            .push(u8::from(direction == Direction::Response) << 1 | u8::from(numeric));
-        self.key.extend_from_slice(text.as_bytes());
-    }
+fn slot(direction: Direction, numeric: bool) -> usize {
+    usize::from(direction == Direction::Response) << 1 | usize::from(numeric)
 }
 
 impl CleanLeaves {
     /// Whether `text` was found clean before (on this thread).
     pub(super) fn contains(&self, text: &str, direction: Direction, numeric: bool) -> bool {
-        let Some(seen) = self.per_thread.get() else {
-            return false;
-        };
-        let mut seen = seen.borrow_mut();
-        seen.fill_key(text, direction, numeric);
-        seen.texts.contains(seen.key.as_slice())
+        self.per_thread
+            .get()
+            .is_some_and(|seen| seen.borrow().0[slot(direction, numeric)].contains(text))
     }
 
     /// Remember that `text` (at most [`MAX_LEN`] bytes) is clean.
     pub(super) fn insert(&self, text: &str, direction: Direction, numeric: bool) {
         let mut seen = self.per_thread.get_or_default().borrow_mut();
-        if seen.texts.len() >= CAPACITY {
-            seen.texts.clear();
+        if seen.0.iter().map(HashSet::len).sum::<usize>() >= CAPACITY {
+            seen.0.iter_mut().for_each(HashSet::clear);
         }
-        seen.fill_key(text, direction, numeric);
-        let key = seen.key.clone().into_boxed_slice();
-        seen.texts.insert(key);
+        seen.0[slot(direction, numeric)].insert(text.into());
     }
 }
 
