@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             let message = format!("{error:#}").replace('\n', " ");
-            eprintln!("haechi: {message}");
+            runtime::print_err(format_args!("haechi: {message}"));
             ExitCode::from(1)
         }
     }
@@ -126,7 +126,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(message) = unknown_command(&error) {
-        eprintln!("haechi: {message}");
+        runtime::print_err(format_args!("haechi: {message}"));
         return ExitCode::from(1);
     }
     let rendered = error.render().to_string();
@@ -136,7 +136,7 @@ fn usage_error(error: clap::Error) -> ExitCode {
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_string();
-    eprintln!("haechi: {first}; run 'haechi help' for usage");
+    runtime::print_err(format_args!("haechi: {first}; run 'haechi help' for usage"));
     ExitCode::from(1)
 }
 

@@ -18,7 +18,14 @@ pub(crate) use haechi_gateway::assembly::{
 
 /// Print a notice line (a key warning, a vault import) to stderr, as it happens.
 pub(crate) fn print_notice(line: &str) {
-    eprintln!("{line}");
+    print_err(line);
+}
+
+/// Write a line to stderr. A stderr that cannot be written (a full disk under a redirect, a
+/// closed pipe) loses the line rather than panicking the process.
+pub(crate) fn print_err(line: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Open the local key provider named by `keys.keyFile`.

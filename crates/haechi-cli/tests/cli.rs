@@ -364,6 +364,25 @@ fn audit_verify_detects_tampering_and_truncation() {
 }
 
 #[test]
+fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
+    // /dev/full refuses every write (ENOSPC), as a log file on a full disk does: the message
+    // is lost, but the process exits with its own code instead of a panic's 101.
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["frobnicate"][..], &["protect", "--config", "missing.json"][..]] {
+        let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("haechi"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(full)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
 fn an_unknown_command_uses_the_reference_wording_and_suggests() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stderr) = stderr_of(haechi(dir.path()).arg("frobnicate"));

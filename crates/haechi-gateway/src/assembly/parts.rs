@@ -90,7 +90,10 @@ pub struct ReleaseKeysOnExit(pub Arc<LocalKeyProvider>);
 impl Drop for ReleaseKeysOnExit {
     fn drop(&mut self) {
         if let Err(error) = self.0.release_unused_budget() {
-            eprintln!(
+            // Never panic in a drop: a stderr that cannot be written (a full disk) loses the line.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "haechi: warning: the unused part of the nonce reservation was not given back ({error}); the key's budget over-counts by at most one chunk, which is safe"
             );
         }
