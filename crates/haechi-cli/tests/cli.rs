@@ -368,8 +368,14 @@ fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
     // /dev/full refuses every write (ENOSPC), as a log file on a full disk does: the message
     // is lost, but the process exits with its own code instead of a panic's 101.
     let dir = tempfile::tempdir().unwrap();
-    for args in [&["frobnicate"][..], &["protect", "--config", "missing.json"][..]] {
-        let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    for args in [
+        &["frobnicate"][..],
+        &["protect", "--config", "missing.json"][..],
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("haechi"))
             .current_dir(dir.path())
             .args(args)
