@@ -126,6 +126,12 @@ def assert_method_refused(error, method: str) -> None:
     assert error.data == {"method": method}
 
 
+def assert_no_contact(message) -> None:
+    """Neither the email nor the phone number appears anywhere in an SDK result."""
+    whole = message.model_dump_json()
+    assert EMAIL not in whole and PHONE not in whole
+
+
 def text_of(result) -> str:
     """The text content blocks of a tool result or prompt messages, joined."""
     blocks = result.content if isinstance(result, types.CallToolResult) else [m.content for m in result.messages]

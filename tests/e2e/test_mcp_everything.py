@@ -41,6 +41,7 @@ from mcp_support import (
     RAW_VALUES,
     TIMEOUT,
     assert_method_refused,
+    assert_no_contact,
     assert_policy_block,
     audit_log,
     audit_records,
@@ -115,8 +116,7 @@ async def test_tool_arguments_are_protected_before_the_server(config):
             result = await client.call_tool("echo", {"message": f"mail {EMAIL} or call {PHONE}"})
     assert not result.is_error
     assert text_of(result) == f"Echo: mail [REDACTED:email] or call {MASKED_PHONE}"
-    whole = result.model_dump_json()
-    assert EMAIL not in whole and PHONE not in whole
+    assert_no_contact(result)
 
     # The arguments were protected on the way in, and the echo had nothing left to protect on
     # the way out: the server only ever saw the protected values.
@@ -155,8 +155,7 @@ async def test_tool_results_are_protected_before_the_client(config):
     assert not result.is_error
     text = text_of(result)
     assert f'"HAECHI_E2E_CONTACT": "[REDACTED:email] {MASKED_PHONE}"' in text
-    whole = result.model_dump_json()
-    assert EMAIL not in whole and PHONE not in whole
+    assert_no_contact(result)
 
 
 @pytest.mark.anyio
@@ -165,8 +164,7 @@ async def test_prompt_arguments_are_protected(config):
         async with session(config) as client:
             prompt = await client.get_prompt("args-prompt", {"city": EMAIL, "state": PHONE})
     assert text_of(prompt) == f"What's weather in [REDACTED:email], {MASKED_PHONE}?"
-    whole = prompt.model_dump_json()
-    assert EMAIL not in whole and PHONE not in whole
+    assert_no_contact(prompt)
 
 
 @pytest.mark.anyio
