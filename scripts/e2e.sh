@@ -101,8 +101,8 @@ if [[ $STANDIN != nginx ]]; then
 fi
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  log "building (cargo build -p haechi-cli -p haechi-gateway --example stub_upstream)"
-  (cd "$ROOT" && cargo build -q -p haechi-cli -p haechi-gateway --example stub_upstream) || die "cargo build failed"
+  log "building (cargo build -p haechi-cli --bin haechi -p haechi-gateway --example stub_upstream)"
+  (cd "$ROOT" && cargo build -q -p haechi-cli --bin haechi -p haechi-gateway --example stub_upstream) || die "cargo build failed"
 fi
 HAECHI=${HAECHI_BIN:-$CARGO_TARGET_DIR/debug/haechi}
 STUB=${STUB_BIN:-$CARGO_TARGET_DIR/debug/examples/stub_upstream}
